@@ -1,0 +1,186 @@
+/*
+ * helpers.c: shared test helpers. See helpers.h.
+ */
+#include "helpers.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void read_all(int fd, char **buf, size_t *len, size_t *cap)
+{
+    char chunk[4096];
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n <= 0)
+        return;
+    if (*len + (size_t)n + 1 > *cap) {
+        *cap = (*len + (size_t)n + 1) * 2;
+        *buf = realloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, chunk, (size_t)n);
+    *len += (size_t)n;
+    (*buf)[*len] = '\0';
+}
+
+void run_plumb(struct run_result *r, const char *const *argv)
+{
+    memset(r, 0, sizeof *r);
+    int po[2], pe[2];
+    if (pipe(po) != 0 || pipe(pe) != 0)
+        abort();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        int n = 0;
+        while (argv[n])
+            n++;
+        char **args = calloc((size_t)n + 1, sizeof *args);
+        args[0] = (char *)PLUMB_BUILD_DIR "/plumb";
+        for (int i = 1; i < n; i++)
+            args[i] = (char *)argv[i];
+        execv(args[0], args);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    size_t ocap = 0, ecap = 0;
+    r->out = calloc(1, 1);
+    r->err = calloc(1, 1);
+    ocap = ecap = 1;
+    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        if (poll(fds, 2, -1) < 0)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            size_t before = i == 0 ? r->out_len : r->err_len;
+            if (i == 0)
+                read_all(fds[i].fd, &r->out, &r->out_len, &ocap);
+            else
+                read_all(fds[i].fd, &r->err, &r->err_len, &ecap);
+            size_t after = i == 0 ? r->out_len : r->err_len;
+            if (after == before) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void run_free(struct run_result *r)
+{
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof *r);
+}
+
+int count_lines(const char *s)
+{
+    int n = 0;
+    const char *p = s;
+    for (; *p; p++)
+        if (*p == '\n')
+            n++;
+    if (p > s && p[-1] != '\n')
+        n++;
+    return n;
+}
+
+char *make_temp_dir(void)
+{
+    char tmpl[] = "/tmp/plumb-test-XXXXXX";
+    if (!mkdtemp(tmpl))
+        abort();
+    return strdup(tmpl);
+}
+
+void rm_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            char sub[4096];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            struct stat st;
+            if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
+                chmod(sub, 0700);
+                rm_tree(sub);
+            } else {
+                unlink(sub);
+            }
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
+
+int dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(data, 1, len, f);
+    return (fclose(f) == 0 && w == len) ? 0 : -1;
+}
+
+uint64_t test_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# deps.sh: make sure the build and test dependencies are installed.
+#
+# Checks each need by what the build uses (pkg-config modules, commands), so a
+# machine that has them some other way passes without Debian. When something
+# is missing and this is Debian with apt-get usable as root, installs the
+# Debian packages; otherwise prints the one command to run and fails.
+#
+#   tools/deps.sh            build + test needs (gcc, make, pkg-config,
+#                            libyaml, zlib, Criterion, gcovr)
+set -u
+
+missing=""
+need_pkg() { missing="$missing $1"; }
+
+command -v cc >/dev/null 2>&1 || need_pkg gcc
+command -v make >/dev/null 2>&1 || need_pkg make
+if command -v pkg-config >/dev/null 2>&1; then
+    pkg-config --exists yaml-0.1 || need_pkg libyaml-dev
+    pkg-config --exists zlib || need_pkg zlib1g-dev
+    pkg-config --exists criterion || need_pkg libcriterion-dev
+else
+    need_pkg "pkg-config libyaml-dev zlib1g-dev libcriterion-dev"
+fi
+command -v gcovr >/dev/null 2>&1 || need_pkg gcovr
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: missing:$missing" >&2
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "deps: installing with apt-get" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq $missing >&2 && exit 0
+    echo "deps: apt-get failed; run: apt-get update && apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "deps: run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+exit 1

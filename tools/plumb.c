@@ -1,0 +1,97 @@
+/*
+ * plumb.c: the plumb command line: dispatches to one file per subcommand
+ * (cmd_*.c) and holds the shared message helpers of cli.h.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "version.h"
+
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct cli_command cli_commands[] = {
+    {"gen", cmd_gen, "generate a synthetic llama GGUF model from a YAML spec"},
+    {"inspect", cmd_inspect, "validate a GGUF file and describe its header, metadata and tensors"},
+};
+
+#define CLI_N_COMMANDS (sizeof cli_commands / sizeof cli_commands[0])
+
+int cli_error(const struct plumb_err *e)
+{
+    fprintf(stderr, "plumb: %s\n", e->msg);
+    return CLI_BAD_INPUT;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    char msg[PLUMB_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "plumb: %s: %s (see 'plumb %s --help')\n", cmd, msg, cmd);
+    return CLI_BAD_INPUT;
+}
+
+int cli_parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void cli_help(FILE *fp)
+{
+    fprintf(fp, "plumb %s: a plumb line for LLM inference numerics\n\n"
+                "usage: plumb COMMAND [ARGS]   (plumb COMMAND --help for each)\n\n"
+                "commands:\n", PLUMB_VERSION);
+    for (size_t i = 0; i < CLI_N_COMMANDS; i++)
+        fprintf(fp, "  %-9s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    fprintf(fp, "\nexit codes: 0 pass, 1 a numeric check failed, 2 bad input or usage\n");
+}
+
+int main(int argc, char **argv)
+{
+    /* A closed pipe must be a write error we report, not a silent death. */
+    signal(SIGPIPE, SIG_IGN);
+    /* Past a file-size limit (ulimit -f), write() must fail with EFBIG so the
+     * temporary output is removed, not kill the process mid-file. */
+    signal(SIGXFSZ, SIG_IGN);
+    if (argc < 2) {
+        cli_help(stderr);
+        return CLI_BAD_INPUT;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        cli_help(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("plumb %s\n", PLUMB_VERSION);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < CLI_N_COMMANDS; i++)
+        if (!strcmp(name, cli_commands[i].name)) {
+            int rc = cli_commands[i].run(argc - 1, argv + 1);
+            if (fflush(stdout) != 0 && rc == CLI_OK) {
+                fprintf(stderr, "plumb: stdout: write failed: %s\n", strerror(errno));
+                return CLI_BAD_INPUT;
+            }
+            return rc;
+        }
+    fprintf(stderr, "plumb: unknown command '%s' (see 'plumb --help')\n", name);
+    return CLI_BAD_INPUT;
+}
