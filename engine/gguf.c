@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1378,11 +1379,46 @@ static int wout_pad(struct gguf_wout *o, uint32_t align)
     return 0;
 }
 
+/* Fill tensor i into buf (zeroed first, so a fill that skips bytes still
+ * gives the same file every time). */
+static int gguf_fill_one(struct gguf_writer *w, uint64_t i, uint8_t *buf, struct plumb_err *e)
+{
+    const struct gguf_writer_tensor *t = &w->tensors[i];
+    memset(buf, 0, t->size);
+    e->msg[0] = '\0';
+    if (t->fill(t->fill_ctx, (int64_t)i, buf, t->size, e)) {
+        if (!e->msg[0])
+            err_set(e, "fill failed");
+        err_prefix(e, "tensor '%s'", t->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* A fill running on a helper thread. */
+struct gguf_prefetch {
+    struct gguf_writer *w;
+    uint64_t index;
+    uint8_t *buf;
+    pthread_t tid;
+    bool started;
+    int rc;
+    struct plumb_err err;
+};
+
+static void *gguf_prefetch_main(void *arg)
+{
+    struct gguf_prefetch *pf = arg;
+    pf->rc = gguf_fill_one(pf->w, pf->index, pf->buf, &pf->err);
+    return NULL;
+}
+
 int gguf_writer_write(struct gguf_writer *w, gguf_sink_fn sink, void *sink_ctx, struct plumb_err *err)
 {
     struct plumb_err e = {{0}};
     struct gguf_wout o = {sink, sink_ctx, &e, 0};
-    uint8_t *buf = NULL;
+    uint8_t *buf = NULL, *buf2 = NULL;
+    struct gguf_prefetch pf = {0};
     if (w->failed) {
         e = w->err;
         goto fail;
@@ -1424,9 +1460,13 @@ int gguf_writer_write(struct gguf_writer *w, gguf_sink_fn sink, void *sink_ctx, 
     if (wout_pad(&o, w->alignment))
         goto fail;
 
+    /* Two buffers: while one tensor's bytes go to the sink, a helper thread
+     * fills the next fill tensor into the other, so generating and writing
+     * overlap. The fill function is never called twice at once. */
     if (fill_max) {
         buf = malloc(fill_max);
-        if (!buf) {
+        buf2 = malloc(fill_max);
+        if (!buf || !buf2) {
             err_set(&e, "out of memory for a %zu-byte tensor buffer", fill_max);
             goto fail;
         }
@@ -1438,24 +1478,42 @@ int gguf_writer_write(struct gguf_writer *w, gguf_sink_fn sink, void *sink_ctx, 
         (void)data_start;
         const void *bytes = t->data;
         if (t->fill) {
-            /* Zeroed first, so a fill that skips bytes still gives the same
-             * file every time. */
-            memset(buf, 0, t->size);
-            e.msg[0] = '\0';
-            if (t->fill(t->fill_ctx, (int64_t)i, buf, t->size, &e)) {
-                if (!e.msg[0])
-                    err_set(&e, "fill failed");
-                err_prefix(&e, "tensor '%s'", t->name);
+            if (pf.started && pf.index == i) {
+                pthread_join(pf.tid, NULL);
+                pf.started = false;
+                if (pf.rc) {
+                    e = pf.err;
+                    goto fail;
+                }
+            } else if (gguf_fill_one(w, i, buf, &e)) {
                 goto fail;
             }
             bytes = buf;
+            /* start on the next fill tensor in the other buffer */
+            uint64_t j = i + 1;
+            while (j < w->n_tensors && !w->tensors[j].fill)
+                j++;
+            if (j < w->n_tensors) {
+                uint8_t *tmp = buf;
+                buf = buf2;
+                buf2 = tmp;
+                pf = (struct gguf_prefetch){.w = w, .index = j, .buf = buf};
+                if (pthread_create(&pf.tid, NULL, gguf_prefetch_main, &pf) == 0)
+                    pf.started = true;
+                else
+                    buf2 = buf, buf = tmp; /* no thread: fill it in turn instead */
+            }
         }
         if (wout_put(&o, bytes, t->size) || wout_pad(&o, w->alignment))
             goto fail;
     }
     free(buf);
+    free(buf2);
     return 0;
 fail:
+    if (pf.started)
+        pthread_join(pf.tid, NULL);
+    free(buf2);
     free(buf);
     if (err)
         *err = e;

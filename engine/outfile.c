@@ -1,16 +1,71 @@
 /*
  * outfile.c: temporary-file-and-rename output. See outfile.h.
+ *
+ * Large outputs start their writeback as they go (every OUTFILE_FLUSH_EVERY
+ * bytes, on Linux), so the fsync in outfile_commit() waits for the last
+ * stretch only and a multi-gigabyte file is written at the disk's speed.
  */
+#define _GNU_SOURCE /* sync_file_range */
 #include "outfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * Temporary files open right now, so that a program interrupted by SIGINT,
+ * SIGTERM or SIGHUP can remove them (outfile_cleanup_on_signals). The table
+ * is only written outside signal handlers and read inside them; a slot is
+ * published by storing its pointer last.
+ */
+#define OUTFILE_MAX_OPEN 16
+static char *volatile outfile_open_tmp[OUTFILE_MAX_OPEN];
+
+static void outfile_track(char *tmp)
+{
+    for (int i = 0; i < OUTFILE_MAX_OPEN; i++)
+        if (!outfile_open_tmp[i]) {
+            outfile_open_tmp[i] = tmp;
+            return;
+        }
+}
+
+static void outfile_untrack(const char *tmp)
+{
+    for (int i = 0; i < OUTFILE_MAX_OPEN; i++)
+        if (outfile_open_tmp[i] == tmp)
+            outfile_open_tmp[i] = NULL;
+}
+
+static void outfile_on_signal(int sig)
+{
+    for (int i = 0; i < OUTFILE_MAX_OPEN; i++)
+        if (outfile_open_tmp[i])
+            unlink(outfile_open_tmp[i]); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void outfile_cleanup_on_signals(void)
+{
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = outfile_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
 static void outfile_release(struct outfile *o)
 {
+    if (o->tmp)
+        outfile_untrack(o->tmp);
     if (o->fp)
         fclose(o->fp);
     if (o->tmp) {
@@ -48,6 +103,7 @@ int outfile_open(struct outfile *o, const char *path, struct plumb_err *err)
     mode_t mask = umask(0);
     umask(mask);
     fchmod(fd, 0666 & ~mask);
+    outfile_track(o->tmp);
     o->fp = fdopen(fd, "wb");
     if (!o->fp) {
         int e = errno;
@@ -57,6 +113,8 @@ int outfile_open(struct outfile *o, const char *path, struct plumb_err *err)
     }
     return 0;
 }
+
+#define OUTFILE_FLUSH_EVERY (64u << 20)
 
 int outfile_write(struct outfile *o, const void *buf, size_t n, struct plumb_err *err)
 {
@@ -68,6 +126,21 @@ int outfile_write(struct outfile *o, const void *buf, size_t n, struct plumb_err
         outfile_release(o);
         return -1;
     }
+    o->written += n;
+#ifdef __linux__
+    if (o->written - o->synced >= OUTFILE_FLUSH_EVERY) {
+        /* hand the bytes to the kernel and start (not wait for) writeback */
+        if (fflush(o->fp) != 0) {
+            int e = errno;
+            err_set(err, "%s: write failed: %s", o->path, strerror(e ? e : EIO));
+            outfile_release(o);
+            return -1;
+        }
+        sync_file_range(fileno(o->fp), (off_t)o->synced, (off_t)(o->written - o->synced),
+                        SYNC_FILE_RANGE_WRITE);
+        o->synced = o->written;
+    }
+#endif
     return 0;
 }
 
@@ -88,6 +161,7 @@ int outfile_commit(struct outfile *o, struct plumb_err *err)
         outfile_release(o);
         return -1;
     }
+    outfile_untrack(o->tmp);
     free(o->tmp);
     o->tmp = NULL;
     outfile_release(o);

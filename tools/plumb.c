@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "outfile.h"
 #include "version.h"
 
 struct cli_command {
@@ -70,6 +71,8 @@ int main(int argc, char **argv)
     /* Past a file-size limit (ulimit -f), write() must fail with EFBIG so the
      * temporary output is removed, not kill the process mid-file. */
     signal(SIGXFSZ, SIG_IGN);
+    /* Ctrl-C or a kill during a write leaves no temporary file behind. */
+    outfile_cleanup_on_signals();
     if (argc < 2) {
         cli_help(stderr);
         return CLI_BAD_INPUT;
