@@ -11,7 +11,7 @@ LDFLAGS ?=
 
 # Reproducible numerics: no FMA contraction, no fast-math, IEEE semantics.
 REQ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -ffp-contract=off -fno-fast-math \
-              -fno-strict-aliasing -pthread -Iengine -Iharness -Itools
+              -fno-strict-aliasing -pthread -Iengine -Iengine/kernels -Iharness -Itools
 WARN := -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion \
         -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
 
@@ -32,7 +32,7 @@ CRIT_LIBS = $(shell pkg-config --libs criterion 2>/dev/null)
 ALL_CFLAGS = $(REQ_CFLAGS) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) -pthread $(LDFLAGS)
 
-LIB_SRC := $(wildcard engine/*.c) $(wildcard harness/*.c)
+LIB_SRC := $(wildcard engine/*.c) $(wildcard engine/kernels/*.c) $(wildcard harness/*.c)
 TOOL_SRC := $(wildcard tools/*.c)
 TEST_SRC := $(wildcard tests/*.c)
 
@@ -48,7 +48,7 @@ TESTS := $(BUILD)/plumb-tests
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_ARGS ?=
 
-.PHONY: all deps test demo fixtures clean help
+.PHONY: all deps test demo fixtures bench-models vocab clean help
 
 ## all: build the plumb CLI and its library (default)
 all: $(PLUMB)
@@ -66,6 +66,9 @@ $(BUILD)/tests/%.o: tests/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-conversion $(CRIT_CFLAGS) -DPLUMB_BUILD_DIR='"$(BUILD)"' -MMD -MP -c $< -o $@
 
+# The flags a build used go into dumps' provenance.
+$(BUILD)/engine/buildinfo.o: ALL_CFLAGS += -DPLUMB_BUILD_CFLAGS='"$(subst ','',$(CFLAGS) $(SAN_FLAGS))"'
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -76,11 +79,22 @@ $(PLUMB): $(TOOL_OBJ) $(LIB)
 $(TESTS): $(TEST_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS) -lm
 
+# llama.cpp's tokenizer test vocabularies, from the llama-cpp-python source
+# package (independent reference data for the tokenizer tests; not committed).
+LLAMA_CPP_PY_VERSION := 0.3.36
+VOCAB_DIR := build/vocab
+
+## vocab: fetch llama.cpp's tokenizer test vocabularies into build/vocab/
+vocab: $(VOCAB_DIR)/.stamp
+$(VOCAB_DIR)/.stamp: tools/fetch-vocab.sh
+	sh tools/fetch-vocab.sh $(VOCAB_DIR) $(LLAMA_CPP_PY_VERSION)
+
+## test: build and run the whole Criterion suite (TAP and JUnit XML in $(BUILD)/)
 # Under sanitizers a finding fails the run even where Criterion would only
 # print it (LeakSanitizer reports at process exit). Allocation stacks are cut
 # to the allocating function so that the suppression of Criterion's own
 # leaks (tests/lsan.supp) cannot match a leak made by a test through it.
-test: $(TESTS) $(PLUMB)
+test: $(TESTS) $(PLUMB) $(VOCAB_DIR)/.stamp
 ifdef SAN
 	ASAN_OPTIONS=malloc_context_size=2 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
@@ -100,9 +114,18 @@ $(BUILD)/fixtures/%.gguf: fixtures/%.yaml $(PLUMB)
 	@mkdir -p $(dir $@)
 	$(PLUMB) gen $< -o $@
 
-## demo: generate a fixture, inspect it (grows with the engine and harness)
-demo: $(PLUMB) fixtures
-	$(PLUMB) inspect $(BUILD)/fixtures/gqa.gguf
+## bench-models: generate the TinyLlama-shaped benchmark models (f32, f16, q8_0, q4_0, q4_k; 10 GB) into build/bench/
+BENCH_SPECS := $(wildcard fixtures/bench/*.yaml)
+bench-models: $(BENCH_SPECS:fixtures/bench/%.yaml=build/bench/%.gguf)
+
+build/bench/%.gguf: fixtures/bench/%.yaml $(PLUMB)
+	@mkdir -p $(dir $@)
+	$(PLUMB) gen $< -o $@
+
+## demo: generate a fixture, inspect it and run the engine on it
+demo: $(PLUMB) $(BUILD)/fixtures/gqa.gguf
+	$(PLUMB) inspect $(BUILD)/fixtures/gqa.gguf | tail -n 1
+	$(PLUMB) run -m $(BUILD)/fixtures/gqa.gguf -p "The river" -n 16 --seed 1
 
 ## clean: remove build/ and generated reports
 clean:

@@ -8,6 +8,7 @@
 #
 #   tools/deps.sh            build + test needs (gcc, make, pkg-config,
 #                            libyaml, zlib, Criterion, gcovr)
+#   tools/deps.sh repro      also clang (make repro builds with both compilers)
 set -u
 
 missing=""
@@ -23,6 +24,10 @@ else
     need_pkg "pkg-config libyaml-dev zlib1g-dev libcriterion-dev"
 fi
 command -v gcovr >/dev/null 2>&1 || need_pkg gcovr
+if [ "${1:-}" = repro ]; then
+    command -v clang >/dev/null 2>&1 || need_pkg clang
+    command -v gcc >/dev/null 2>&1 || need_pkg gcc
+fi
 
 [ -z "$missing" ] && exit 0
 

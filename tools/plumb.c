@@ -22,6 +22,10 @@ struct cli_command {
 static const struct cli_command cli_commands[] = {
     {"gen", cmd_gen, "generate a synthetic llama GGUF model from a YAML spec"},
     {"inspect", cmd_inspect, "validate a GGUF file and describe its header, metadata and tensors"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text under a model's tokenizer"},
+    {"run", cmd_run, "generate text with the scalar reference engine"},
+    {"dump", cmd_dump, "write every layer's activations for a token sequence (.gguf.gz)"},
+    {"bench", cmd_bench, "measure engine speed and memory on a model"},
 };
 
 #define CLI_N_COMMANDS (sizeof cli_commands / sizeof cli_commands[0])
