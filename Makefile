@@ -48,7 +48,7 @@ TESTS := $(BUILD)/plumb-tests
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_ARGS ?=
 
-.PHONY: all deps test demo fixtures bench-models vocab clean help
+.PHONY: all deps test demo repro fixtures bench-models vocab clean help
 
 ## all: build the plumb CLI and its library (default)
 all: $(PLUMB)
@@ -122,10 +122,25 @@ build/bench/%.gguf: fixtures/bench/%.yaml $(PLUMB)
 	@mkdir -p $(dir $@)
 	$(PLUMB) gen $< -o $@
 
-## demo: generate a fixture, inspect it and run the engine on it
+## demo: generate a fixture, run the engine on it, check the suite against the goldens, write reports/
 demo: $(PLUMB) $(BUILD)/fixtures/gqa.gguf
 	$(PLUMB) inspect $(BUILD)/fixtures/gqa.gguf | tail -n 1
 	$(PLUMB) run -m $(BUILD)/fixtures/gqa.gguf -p "The river" -n 16 --seed 1
+	$(PLUMB) check --report reports
+	@echo "demo: reports written to reports/ (open reports/report.html)"
+
+## repro: gcc and clang at -O0/-O2/-O3 must all pass the suite exactly, at 1, 2 and 4 threads
+REPRO_BUILDS := gcc-O0 gcc-O2 gcc-O3 clang-O0 clang-O2 clang-O3
+repro:
+	@sh tools/deps.sh repro
+	@set -e; for b in $(REPRO_BUILDS); do \
+	  cc=$${b%-*}; opt=$${b#*-}; \
+	  $(MAKE) --no-print-directory CC=$$cc CFLAGS="-$$opt -g" BUILD=build/repro/$$b build/repro/$$b/plumb >/dev/null; \
+	  for t in 1 2 4; do \
+	    printf '%-9s %d thread(s): ' $$b $$t; \
+	    build/repro/$$b/plumb check --threads $$t --cache build/repro/cache | tail -n 1; \
+	  done; \
+	done
 
 ## clean: remove build/ and generated reports
 clean:

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,9 +92,17 @@ int outfile_open(struct outfile *o, const char *path, struct plumb_err *err)
     memcpy(o->path, path, n + 1);
     memcpy(o->tmp, path, n);
     memcpy(o->tmp + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    /* Signals wait while the file is created and registered, so an
+     * interruption never falls between the two and leaves it behind. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     int fd = mkstemp(o->tmp);
+    int e = errno;
+    if (fd >= 0)
+        outfile_track(o->tmp);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (fd < 0) {
-        int e = errno;
         free(o->tmp);
         o->tmp = NULL;
         outfile_release(o);
@@ -103,10 +112,9 @@ int outfile_open(struct outfile *o, const char *path, struct plumb_err *err)
     mode_t mask = umask(0);
     umask(mask);
     fchmod(fd, 0666 & ~mask);
-    outfile_track(o->tmp);
     o->fp = fdopen(fd, "wb");
     if (!o->fp) {
-        int e = errno;
+        e = errno;
         close(fd);
         outfile_release(o);
         return err_set(err, "%s: cannot open: %s", path, strerror(e));

@@ -20,6 +20,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 /* Print "plumb: <msg>" and return CLI_BAD_INPUT. */

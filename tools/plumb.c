@@ -25,6 +25,8 @@ static const struct cli_command cli_commands[] = {
     {"tokenize", cmd_tokenize, "print the token ids of a text under a model's tokenizer"},
     {"run", cmd_run, "generate text with the scalar reference engine"},
     {"dump", cmd_dump, "write every layer's activations for a token sequence (.gguf.gz)"},
+    {"compare", cmd_compare, "compare two dumps tap by tap under a tolerance policy"},
+    {"check", cmd_check, "run the suite against its goldens and report drift"},
     {"bench", cmd_bench, "measure engine speed and memory on a model"},
 };
 
