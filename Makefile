@@ -66,6 +66,13 @@ $(BUILD)/tests/%.o: tests/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-conversion $(CRIT_CFLAGS) -DPLUMB_BUILD_DIR='"$(BUILD)"' -MMD -MP -c $< -o $@
 
+# SIMD files get their instruction sets one file at a time, so the binary
+# still runs on CPUs without them (the code checks the CPU before calling).
+TARGET_ARCH_NAME := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifneq ($(findstring x86_64,$(TARGET_ARCH_NAME)),)
+$(BUILD)/engine/kernels/quant_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
+endif
+
 # The flags a build used go into dumps' provenance.
 $(BUILD)/engine/buildinfo.o: ALL_CFLAGS += -DPLUMB_BUILD_CFLAGS='"$(subst ','',$(CFLAGS) $(SAN_FLAGS))"'
 

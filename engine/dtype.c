@@ -13,6 +13,8 @@
 
 #include <string.h>
 
+#include "cpu.h"
+#include "quant_avx2.h"
 #include "quants.h"
 
 
@@ -93,6 +95,18 @@ int dtype_from_name(const char *name)
             return i;
     }
     return -1;
+}
+
+dtype_from_float_fn dtype_quantizer(int64_t type)
+{
+    const struct dtype_traits *t = dtype_traits(type);
+    if (!t)
+        return NULL;
+#if defined(__x86_64__)
+    if (type == PLUMB_TYPE_Q8_0 && cpu_has_avx2())
+        return quant_avx2_q8_0;
+#endif
+    return t->from_float;
 }
 
 bool dtype_can_dequantize(int64_t type)

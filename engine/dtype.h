@@ -86,6 +86,11 @@ struct dtype_traits {
 /* Traits of ggml type id `type`, or NULL when the id is retired or unknown. */
 const struct dtype_traits *dtype_traits(int64_t type);
 
+/* The fastest quantizer for `type` that gives exactly from_float's bytes on
+ * this CPU (a SIMD version where one exists and the CPU has it), or
+ * from_float itself; NULL when the type has none. */
+dtype_from_float_fn dtype_quantizer(int64_t type);
+
 /* Name of `type` ("q8_0"), or "unknown" for an id without traits. */
 const char *dtype_name(int64_t type);
 
