@@ -23,6 +23,10 @@ BUILD := build
 SAN_FLAGS :=
 endif
 
+# The tests, goldens and demo expect plumb's default kernel set (scalar):
+# a PLUMB_KERNELS exported in the shell must not leak into them.
+unexport PLUMB_KERNELS PLUMB_KERNELS_DISABLE
+
 PKGS := yaml-0.1 zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -48,7 +52,7 @@ TESTS := $(BUILD)/plumb-tests
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_ARGS ?=
 
-.PHONY: all deps test demo repro fixtures bench-models vocab clean help
+.PHONY: all deps test demo repro fixtures bench-models vocab clean help examples
 
 ## all: build the plumb CLI and its library (default)
 all: $(PLUMB)
@@ -71,6 +75,8 @@ $(BUILD)/tests/%.o: tests/%.c | deps
 TARGET_ARCH_NAME := $(shell $(CC) -dumpmachine 2>/dev/null)
 ifneq ($(findstring x86_64,$(TARGET_ARCH_NAME)),)
 $(BUILD)/engine/kernels/quant_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
+$(BUILD)/engine/kernels/avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
+$(BUILD)/engine/kernels/avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx2 -mfma -mf16c
 endif
 
 # The flags a build used go into dumps' provenance.
@@ -81,10 +87,21 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(PLUMB): $(TOOL_OBJ) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB) $(PKG_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB) $(PKG_LIBS) -ldl -lm
 
 $(TESTS): $(TEST_OBJ) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS) -ldl -lm
+
+## examples: build the example kernel plugins (tools/examples/) into $(BUILD)/examples/
+# Built as a user builds a plugin: against engine/kernels.h alone, with the
+# numerics flags but no plumb library and no sanitizers.
+EXAMPLE_SRC := $(wildcard tools/examples/*.c tools/examples/bad/*.c)
+EXAMPLES := $(EXAMPLE_SRC:tools/examples/%.c=$(BUILD)/examples/%.so)
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/%.so: tools/examples/%.c engine/kernels.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -ffp-contract=off -fno-fast-math $(WARN) $(CFLAGS) -shared -fPIC -Iengine -o $@ $<
 
 # llama.cpp's tokenizer test vocabularies, from the llama-cpp-python source
 # package (independent reference data for the tokenizer tests; not committed).
@@ -101,7 +118,7 @@ $(VOCAB_DIR)/.stamp: tools/fetch-vocab.sh
 # print it (LeakSanitizer reports at process exit). Allocation stacks are cut
 # to the allocating function so that the suppression of Criterion's own
 # leaks (tests/lsan.supp) cannot match a leak made by a test through it.
-test: $(TESTS) $(PLUMB) $(VOCAB_DIR)/.stamp
+test: $(TESTS) $(PLUMB) $(VOCAB_DIR)/.stamp $(EXAMPLES)
 ifdef SAN
 	ASAN_OPTIONS=malloc_context_size=2 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
@@ -148,6 +165,102 @@ repro:
 	    build/repro/$$b/plumb check --threads $$t --cache build/repro/cache | tail -n 1; \
 	  done; \
 	done
+
+# ---- fuzzing (tests/fuzz/) ----
+# libFuzzer targets, built by clang with ASan and UBSan into build/fuzz/; the
+# library is compiled there with the same flags by a sub-make (BUILD and
+# SAN_FLAGS overridden, as repro does). tools/fuzz.sh builds the seed
+# corpora, runs the targets and files minimised crashes under
+# tests/fuzz/regress/, which tests/test_fuzz_regress.c replays in `make test`.
+FUZZ_BUILD := build/fuzz
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_TARGETS := gguf spec policy suite dump tokenizer
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+.PHONY: fuzz fuzz-build
+
+## fuzz-build: build the libFuzzer targets (clang, ASan+UBSan) into build/fuzz/
+fuzz-build:
+	@sh tools/deps.sh fuzz
+	@$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_BUILD) SAN_FLAGS='$(FUZZ_FLAGS)' \
+	  $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+## fuzz: run each fuzz target FUZZ_SECONDS (60), FUZZ_JOBS (1) at a time; findings minimised into tests/fuzz/regress/
+fuzz: fuzz-build fixtures $(VOCAB_DIR)/.stamp $(BUILD)/fuzz-seeds
+	@FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_SEEDS=$(BUILD)/fuzz-seeds sh tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Fuzz sources with every warning on (not the Criterion rule's exemption).
+$(BUILD)/tests/fuzz/%.o: tests/fuzz/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+.PRECIOUS: $(BUILD)/tests/fuzz/%.o
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libplumb.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm
+
+# The synthetic seeds and hostile cases (tests/fuzz/seeds.c): a plain program.
+$(BUILD)/fuzz-seeds: $(BUILD)/tests/fuzz/seeds.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm
+
+-include $(wildcard $(BUILD)/tests/fuzz/*.d)
+
+# ---- cross-check against gguf-py and llama.cpp (tools/crosscheck/) ----
+# The only place Python appears: a venv under build/crosscheck/ with the
+# pinned packages of tools/crosscheck/requirements.txt from PyPI (pip builds
+# llama.cpp's CPU backend from source once; its wheel stays in pip's cache,
+# XC_PIP_CACHE, default build/crosscheck/pip-cache; point it outside the
+# tree to keep the wheel across `make clean`). One C helper linked with
+# libplumb, xc-dequant (plumb's dequantized floats); the ggml kernel set's
+# predictions come from `plumb dump --kernels ggml`.
+XC_DIR := build/crosscheck
+XC_PY := $(XC_DIR)/venv/bin/python
+XC_PIP_CACHE ?= $(XC_DIR)/pip-cache
+XC_HELPERS := $(BUILD)/xc-dequant
+
+## crosscheck: hold plumb against gguf-py and llama.cpp (Python venv from PyPI); writes reports/crosscheck.md
+crosscheck: $(PLUMB) $(XC_HELPERS) $(XC_DIR)/venv/.stamp fixtures
+	PYTHONDONTWRITEBYTECODE=1 $(XC_PY) tools/crosscheck/crosscheck.py --plumb $(PLUMB) --dequant $(BUILD)/xc-dequant \
+	  --ggml-dump "$(PLUMB) dump --kernels ggml" --fixtures $(BUILD)/fixtures --work $(XC_DIR) \
+	  --report reports/crosscheck.md
+
+$(XC_DIR)/venv/.stamp: tools/crosscheck/requirements.txt tools/crosscheck/venv.sh
+	@mkdir -p $(XC_DIR)
+	sh tools/crosscheck/venv.sh $(XC_DIR) $(XC_PIP_CACHE)
+
+$(BUILD)/xc-dequant: $(BUILD)/tools/crosscheck/dequant.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+.PHONY: crosscheck
+-include $(BUILD)/tools/crosscheck/dequant.d
+
+# ---- quality gates: coverage and hostile inputs ----
+# An instrumented -O0 build in build/coverage/ (--coverage rides in SAN_FLAGS,
+# so the example plugins stay plain), run by tools/coverage.sh: the whole
+# suite, then `plumb check`, then gcovr for engine/ and harness/ into
+# reports/coverage/ (index.html with a page per file, coverage.xml).
+COV_BUILD := build/coverage
+COVERAGE_MIN_LINE ?= 90
+COVERAGE_MIN_BRANCH ?= 75
+.PHONY: coverage coverage-gate coverage-build hostile
+
+# coverage-build: the instrumented plumb, plumb-tests and example plugins
+coverage-build: $(VOCAB_DIR)/.stamp
+	@$(MAKE) --no-print-directory BUILD=$(COV_BUILD) SAN= CFLAGS='-O0 -g -DPLUMB_COVERAGE' SAN_FLAGS=--coverage \
+	  $(COV_BUILD)/plumb $(COV_BUILD)/plumb-tests examples
+
+## coverage: instrumented build and run (build/coverage/); gcovr reports in reports/coverage/ and a summary line
+coverage: coverage-build
+	@sh tools/coverage.sh $(COV_BUILD) reports/coverage
+
+## coverage-gate: coverage, failing below COVERAGE_MIN_LINE (90) % lines or COVERAGE_MIN_BRANCH (75) % branches
+coverage-gate: coverage-build
+	@sh tools/coverage.sh $(COV_BUILD) reports/coverage $(COVERAGE_MIN_LINE) $(COVERAGE_MIN_BRANCH)
+
+## hostile: feed every command hostile inputs (tests/hostile.sh), normal and sanitizer builds
+hostile:
+	@$(MAKE) --no-print-directory SAN= BUILD=build build/plumb
+	@$(MAKE) --no-print-directory SAN=address,undefined BUILD=build/san build/san/plumb
+	@rc=0; for p in build/plumb build/san/plumb; do bash tests/hostile.sh $$p || rc=1; done; exit $$rc
 
 ## clean: remove build/ and generated reports
 clean:

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fpenv.h"
+#include "kernels_registry.h"
 #include "mathfn.h"
 #include "scalar.h"
 
@@ -255,17 +256,8 @@ int forward_init(struct forward *f, const struct model *m, const struct plumb_ke
     f->m = m;
     if (fpenv_check(err) != 0)
         return -1;
-    const struct plumb_kernels *scalar = kernels_scalar();
-    f->k = k ? *k : *scalar;
-    for (int t = 0; t < PLUMB_KERNELS_MAX_TYPES; t++)
-        if (!f->k.matmul[t])
-            f->k.matmul[t] = scalar->matmul[t];
-    if (!f->k.rmsnorm) f->k.rmsnorm = scalar->rmsnorm;
-    if (!f->k.rope) f->k.rope = scalar->rope;
-    if (!f->k.softmax) f->k.softmax = scalar->softmax;
-    if (!f->k.attention) f->k.attention = scalar->attention;
-    if (!f->k.silu_mul) f->k.silu_mul = scalar->silu_mul;
-    if (!f->k.add) f->k.add = scalar->add;
+    if (kernels_resolve(k ? k : kernels_scalar(), &f->k, err) != 0)
+        return -1;
 
     const struct llama_hparams *hp = &m->hp;
     f->n_ctx = n_ctx > 0 ? n_ctx : hp->n_ctx;

@@ -72,7 +72,8 @@ struct forward {
 /*
  * Prepare to run model m with kernel set k (NULL for scalar) on n_threads
  * threads and a cache of n_ctx positions (0 for the model's context length).
- * Refuses to run when the floating-point environment is not IEEE default.
+ * Refuses to run when the floating-point environment is not IEEE default,
+ * or with a set kernels_resolve() refuses (wrong ABI version, no name).
  * Returns 0, or -1 with err set; forward_free() in either case.
  */
 int forward_init(struct forward *f, const struct model *m, const struct plumb_kernels *k,

@@ -15,7 +15,10 @@ int fpenv_check(struct plumb_err *err)
     volatile float sub = 1.40129846e-45f;
     volatile float min_normal = 1.17549435e-38f;
     volatile float half = 0.5f;
-    float in = sub * 2.0f;           /* a subnormal input: DAZ would read 0 */
+    volatile float two_24 = 16777216.0f;
+    /* a subnormal input with a normal result (2^-125): DAZ reads the input
+     * as 0; FTZ, which only flushes subnormal results, leaves it alone */
+    float in = sub * two_24;
     if (in == 0.0f)
         return err_set(err, "floating-point environment: denormals-are-zero is on (a library "
                             "built with fast-math?); the reference engine refuses to run");

@@ -735,7 +735,9 @@ int gguf_open(struct gguf_ctx *ctx, const char *path, struct plumb_err *err)
     int fd = -1;
     if (gguf_set_path(ctx, path, err))
         goto fail;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO with no writer must be refused below, not wait
+     * forever in open(); it changes nothing for a regular file. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         err_set(err, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
@@ -993,6 +995,8 @@ void gguf_writer_free(struct gguf_writer *w)
         for (uint64_t i = 0; i < w->n_kv; i++)
             free(w->keys[i]);
     free(w->keys);
+    free(w->key_set);
+    free(w->name_set);
     if (w->tensors)
         for (uint64_t i = 0; i < w->n_tensors; i++)
             free(w->tensors[i].name);
@@ -1038,6 +1042,64 @@ static int w_str(struct gguf_writer *w, const char *s, size_t n)
 }
 
 /*
+ * Duplicate detection in O(1) per name, so that copying a file of n keys or
+ * tensors (gguf_writer_raw over a reader's values) costs O(n), not O(n^2):
+ * an open-addressed set of entry indices + 1 (0 = empty) with linear
+ * probing, at most half full, over names stored elsewhere (entry i's name is
+ * the char * at base + i * stride + off).
+ */
+struct w_names {
+    const void *base;
+    size_t stride, off;
+};
+
+static const char *w_name_at(const struct w_names *nm, size_t i)
+{
+    const char *p;
+    memcpy(&p, (const char *)nm->base + i * nm->stride + nm->off, sizeof p);
+    return p;
+}
+
+static uint64_t w_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+    return h;
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static size_t w_set_slot(const size_t *set, size_t mask, const struct w_names *nm, const char *name)
+{
+    size_t i = (size_t)w_hash(name) & mask;
+    while (set[i] && strcmp(w_name_at(nm, set[i] - 1), name) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Make room for entry n (entries 0..n-1 are in the set) and return the slot
+ * for name: set[slot] != 0 when an entry already has it. -1 on no memory. */
+static int w_set_prepare(size_t **set, size_t *mask, const struct w_names *nm, uint64_t n,
+                         const char *name, size_t *slot)
+{
+    if (!*set || 2 * (n + 1) > (uint64_t)*mask + 1) {
+        size_t cap = *set ? 2 * (*mask + 1) : 64;
+        if (cap > SIZE_MAX / sizeof **set)
+            return -1;
+        size_t *fresh = calloc(cap, sizeof *fresh);
+        if (!fresh)
+            return -1;
+        for (uint64_t i = 0; i < n; i++)
+            fresh[w_set_slot(fresh, cap - 1, nm, w_name_at(nm, (size_t)i))] = (size_t)i + 1;
+        free(*set);
+        *set = fresh;
+        *mask = cap - 1;
+    }
+    *slot = w_set_slot(*set, *mask, nm, name);
+    return 0;
+}
+
+/*
  * Check key (non-empty, new, general.alignment only as u32) and append it
  * with its type tag. keys[] grows in powers of two from 8; its capacity is
  * implied by n_kv.
@@ -1053,9 +1115,12 @@ static int w_key(struct gguf_writer *w, const char *key, enum gguf_vtype type)
         return w_fail(w, "metadata key of %zu bytes exceeds the 1 GiB limit", n);
     if (strcmp(key, GGUF_KEY_ALIGNMENT) == 0 && type != GGUF_VTYPE_U32)
         return w_fail(w, "key '%s': has type %s, expected u32", key, gguf_vtype_name(type));
-    for (uint64_t i = 0; i < w->n_kv; i++)
-        if (strcmp(w->keys[i], key) == 0)
-            return w_fail(w, "duplicate key '%s'", key);
+    struct w_names nm = {w->keys, sizeof *w->keys, 0};
+    size_t slot;
+    if (w_set_prepare(&w->key_set, &w->key_set_mask, &nm, w->n_kv, key, &slot))
+        return w_fail(w, "out of memory");
+    if (w->key_set[slot])
+        return w_fail(w, "duplicate key '%s'", key);
     if (w->n_kv == 0 || (w->n_kv >= 8 && gguf_is_pow2(w->n_kv))) {
         uint64_t cap = w->n_kv ? 2 * w->n_kv : 8;
         if (cap > SIZE_MAX / sizeof *w->keys)
@@ -1070,6 +1135,7 @@ static int w_key(struct gguf_writer *w, const char *key, enum gguf_vtype type)
         return w_fail(w, "out of memory");
     memcpy(copy, key, n + 1);
     w->keys[w->n_kv++] = copy;
+    w->key_set[slot] = (size_t)w->n_kv; /* index + 1 */
     if (w_str(w, key, n))
         return -1;
     return w_le(w, (uint64_t)type, 4);
@@ -1269,9 +1335,12 @@ static int w_tensor(struct gguf_writer *w, const char *name, int type, uint32_t 
     if (nlen > GGUF_MAX_NAME)
         return w_fail(w, "tensor '%s': name is %zu bytes, expected at most %d", name, nlen,
                       GGUF_MAX_NAME);
-    for (uint64_t i = 0; i < w->n_tensors; i++)
-        if (strcmp(w->tensors[i].name, name) == 0)
-            return w_fail(w, "duplicate tensor name '%s'", name);
+    struct w_names nm = {w->tensors, sizeof *w->tensors, offsetof(struct gguf_writer_tensor, name)};
+    size_t slot;
+    if (w_set_prepare(&w->name_set, &w->name_set_mask, &nm, w->n_tensors, name, &slot))
+        return w_fail(w, "out of memory");
+    if (w->name_set[slot])
+        return w_fail(w, "duplicate tensor name '%s'", name);
     if (n_dims < 1 || n_dims > GGUF_MAX_DIMS)
         return w_fail(w, "tensor '%s': n_dims is %" PRIu32 ", expected 1..%d", name, n_dims,
                       GGUF_MAX_DIMS);
@@ -1326,6 +1395,7 @@ static int w_tensor(struct gguf_writer *w, const char *name, int type, uint32_t 
         .data = fill ? NULL : data, .fill = fill, .fill_ctx = fill_ctx,
     };
     memcpy(t->ne, full, sizeof full);
+    w->name_set[slot] = (size_t)w->n_tensors; /* index + 1 */
     w->data_size += padded;
     return 0;
 }

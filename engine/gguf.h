@@ -214,6 +214,10 @@ struct gguf_writer {
     size_t meta_len, meta_cap;
     uint64_t n_kv;
     char **keys;            /* for duplicate detection */
+    size_t *key_set;        /* hash set over keys[]: index + 1, 0 = empty */
+    size_t key_set_mask;
+    size_t *name_set;       /* the same over tensors[].name */
+    size_t name_set_mask;
     struct gguf_writer_tensor *tensors;
     uint64_t n_tensors, tensors_cap;
     uint32_t alignment;

@@ -37,7 +37,7 @@ int llama_layout_check(const struct llama_hparams *hp, struct plumb_err *err)
     if (!(hp->rms_eps > 0.0f) || !(hp->rms_eps < 1.0f))
         return err_set(err, "layer_norm_rms_epsilon is %g, expected 0 < eps < 1", (double)hp->rms_eps);
     if (!(hp->rope_base > 1.0f) || !(hp->rope_base < 1e30f))
-        return err_set(err, "rope.freq_base is %g, expected > 1", (double)hp->rope_base);
+        return err_set(err, "rope.freq_base is %g, expected 1 < freq_base < 1e30", (double)hp->rope_base);
     return 0;
 }
 

@@ -146,11 +146,10 @@ int model_open(struct model *m, const char *path, struct plumb_err *err)
     if (model_hparams(m, err) != 0)
         return -1;
     const struct llama_hparams *hp = &m->hp;
-    m->layers = calloc((size_t)hp->n_layers, sizeof *m->layers);
-    m->owned = calloc((size_t)(2 * hp->n_layers + 1), sizeof *m->owned);
-    if (!m->layers || !m->owned)
-        return err_set(err, "%s: out of memory", path);
-
+    /* Every tensor first, before anything is sized by block_count: the
+     * metadata may claim 2^32 layers, but a file holds only so many tensors,
+     * so this fails at the first missing one and nothing is allocated from
+     * the claim. */
     int64_t count = llama_layout_count(hp);
     for (int64_t i = 0; i < count; i++) {
         struct llama_tensor_desc d;
@@ -158,6 +157,16 @@ int model_open(struct model *m, const char *path, struct plumb_err *err)
         llama_layout_get(hp, i, &d);
         if (model_find(m, &d, &t, err) != 0)
             return -1;
+    }
+    m->layers = calloc((size_t)hp->n_layers, sizeof *m->layers);
+    m->owned = calloc((size_t)(2 * hp->n_layers + 1), sizeof *m->owned);
+    if (!m->layers || !m->owned)
+        return err_set(err, "%s: out of memory", path);
+
+    for (int64_t i = 0; i < count; i++) {
+        struct llama_tensor_desc d;
+        llama_layout_get(hp, i, &d);
+        const struct gguf_tensor *t = gguf_get_tensor(&m->gguf, d.name); /* found above */
         struct model_layer *L = d.layer >= 0 ? &m->layers[d.layer] : NULL;
         int rc = 0;
         switch (d.kind) {

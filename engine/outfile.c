@@ -5,7 +5,7 @@
  * bytes, on Linux), so the fsync in outfile_commit() waits for the last
  * stretch only and a multi-gigabyte file is written at the disk's speed.
  */
-#define _GNU_SOURCE /* sync_file_range */
+#define _GNU_SOURCE /* sync_file_range, realpath */
 #include "outfile.h"
 
 #include <errno.h>
@@ -73,24 +73,80 @@ static void outfile_release(struct outfile *o)
         unlink(o->tmp);
         free(o->tmp);
     }
+    free(o->target);
     free(o->path);
     o->fp = NULL;
     o->tmp = NULL;
+    o->target = NULL;
     o->path = NULL;
+    o->direct = false;
+}
+
+static char *outfile_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* A destination that exists and is not a regular file (a device, a pipe):
+ * open it for writing as it is. Never creates: if it vanished since it was
+ * looked at, that is an error, not a new half-written regular file. */
+static int outfile_open_direct(struct outfile *o, struct plumb_err *err)
+{
+    int fd = open(o->path, O_WRONLY | O_CLOEXEC);
+    int e = errno;
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        close(fd);
+        fd = -1;
+        e = EAGAIN; /* replaced by a regular file in between: do not overwrite it in place */
+    }
+    if (fd < 0 || !(o->fp = fdopen(fd, "wb"))) {
+        if (fd >= 0) {
+            e = errno;
+            close(fd);
+        }
+        err_set(err, "%s: cannot open for writing: %s", o->path, strerror(e));
+        outfile_release(o);
+        return -1;
+    }
+    o->direct = true;
+    return 0;
 }
 
 int outfile_open(struct outfile *o, const char *path, struct plumb_err *err)
 {
     memset(o, 0, sizeof *o);
-    size_t n = strlen(path);
-    o->path = malloc(n + 1);
-    o->tmp = malloc(n + sizeof ".tmp.XXXXXX");
-    if (!o->path || !o->tmp) {
+    o->path = outfile_strdup(path);
+    if (!o->path)
+        return err_set(err, "%s: out of memory", path);
+    struct stat st, lst;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            outfile_release(o);
+            return err_set(err, "%s: is a directory, expected a file name", path);
+        }
+        if (!S_ISREG(st.st_mode))
+            return outfile_open_direct(o, err);
+        /* a link to a regular file: replace the file it names, not the link */
+        if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && !(o->target = realpath(path, NULL))) {
+            int e = errno;
+            outfile_release(o);
+            return err_set(err, "%s: cannot resolve the symbolic link: %s", path, strerror(e));
+        }
+    }
+    if (!o->target)
+        o->target = outfile_strdup(path);
+    size_t n = o->target ? strlen(o->target) : 0;
+    o->tmp = o->target ? malloc(n + sizeof ".tmp.XXXXXX") : NULL;
+    if (!o->tmp) {
         outfile_release(o);
         return err_set(err, "%s: out of memory", path);
     }
-    memcpy(o->path, path, n + 1);
-    memcpy(o->tmp, path, n);
+    memcpy(o->tmp, o->target, n);
     memcpy(o->tmp + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
     /* Signals wait while the file is created and registered, so an
      * interruption never falls between the two and leaves it behind. */
@@ -136,7 +192,7 @@ int outfile_write(struct outfile *o, const void *buf, size_t n, struct plumb_err
     }
     o->written += n;
 #ifdef __linux__
-    if (o->written - o->synced >= OUTFILE_FLUSH_EVERY) {
+    if (!o->direct && o->written - o->synced >= OUTFILE_FLUSH_EVERY) {
         /* hand the bytes to the kernel and start (not wait for) writeback */
         if (fflush(o->fp) != 0) {
             int e = errno;
@@ -157,21 +213,24 @@ int outfile_commit(struct outfile *o, struct plumb_err *err)
     if (!o->fp)
         return err_set(err, "%s: commit after close", o->path ? o->path : "(outfile)");
     int e = 0;
-    if (fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0)
+    /* a device or pipe has nothing to fsync (and fsync fails on some) */
+    if (fflush(o->fp) != 0 || (!o->direct && fsync(fileno(o->fp)) != 0))
         e = errno ? errno : EIO;
     if (fclose(o->fp) != 0 && !e)
         e = errno ? errno : EIO;
     o->fp = NULL;
-    if (!e && rename(o->tmp, o->path) != 0)
+    if (!e && !o->direct && rename(o->tmp, o->target) != 0)
         e = errno;
     if (e) {
         err_set(err, "%s: write failed: %s", o->path, strerror(e));
         outfile_release(o);
         return -1;
     }
-    outfile_untrack(o->tmp);
-    free(o->tmp);
-    o->tmp = NULL;
+    if (o->tmp) {
+        outfile_untrack(o->tmp);
+        free(o->tmp);
+        o->tmp = NULL;
+    }
     outfile_release(o);
     return 0;
 }

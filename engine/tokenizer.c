@@ -688,7 +688,9 @@ static int init_tokens(struct tokenizer *t, const struct gguf_ctx *g, struct plu
     const struct gguf_value *v = gguf_get(g, key);
     if (!v)
         return err_set(err, "%s: missing (no vocabulary in this file)", key);
-    if (v->type != GGUF_VTYPE_ARRAY || v->elem_type != GGUF_VTYPE_STRING || !v->elems)
+    /* (an empty array has no elems, whatever its element type: it is told
+     * apart as empty, not as an array of non-strings) */
+    if (v->type != GGUF_VTYPE_ARRAY || (v->len && (v->elem_type != GGUF_VTYPE_STRING || !v->elems)))
         return err_set(err, "%s: has type %s, expected an array of strings", key,
                        v->type == GGUF_VTYPE_ARRAY ? "array of non-strings" : gguf_vtype_name((int)v->type));
     if (v->len == 0)

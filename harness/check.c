@@ -135,11 +135,40 @@ static void check_note_changes(const struct check_options *o, const char *golden
         check_note(o, "%s: unchanged", golden_path);
 }
 
+/*
+ * The policy a case is compared under: --tolerances when given; otherwise
+ * the one the kernel set's accuracy class names (kernels.h), taken from the
+ * folder of the case's own policy: exact -> the case's policy itself,
+ * simd -> simd.yaml, quantized -> quantized.yaml (for the shipped suite,
+ * fixtures/policies/). Returns the path (the case's, or written into buf),
+ * or NULL with err set when it does not fit in buf.
+ */
+static const char *check_policy_for_class(const struct check_options *o, const char *case_policy,
+                                          char *buf, size_t len, struct plumb_err *err)
+{
+    if (o->policy_override)
+        return o->policy_override;
+    enum plumb_accuracy acc = o->kernels ? o->kernels->accuracy : PLUMB_ACCURACY_EXACT;
+    const char *file = acc == PLUMB_ACCURACY_SIMD        ? "simd.yaml"
+                       : acc == PLUMB_ACCURACY_QUANTIZED ? "quantized.yaml"
+                                                         : NULL;
+    if (!file)
+        return case_policy;
+    const char *slash = strrchr(case_policy, '/');
+    int dir_len = slash ? (int)(slash - case_policy + 1) : 0;
+    int w = snprintf(buf, len, "%.*s%s", dir_len, case_policy, file);
+    if (w < 0 || (size_t)w >= len) {
+        err_set(err, "%s: path too long for the %s policy beside it", case_policy, file);
+        return NULL;
+    }
+    return buf;
+}
+
 /* Run one case into rc (errors go into rc->error). Returns 0 or -1. */
 static int check_case(const struct check_options *o, const struct suite *suite,
                       const struct suite_case *c, struct report_case *rc, struct plumb_err *err)
 {
-    char fixture[4096], golden[4096];
+    char fixture[4096], golden[4096], class_policy[4096];
     struct model m;
     struct forward f;
     struct tokenizer tok;
@@ -157,7 +186,9 @@ static int check_case(const struct check_options *o, const struct suite *suite,
 
     snprintf(golden, sizeof golden, "%s/%s.gguf.gz", suite->golden_dir, c->name);
     rc->golden = strdup(golden);
-    if (policy_load(&pol, o->policy_override ? o->policy_override : c->policy, err) != 0)
+    const char *policy_path = check_policy_for_class(o, c->policy, class_policy,
+                                                     sizeof class_policy, err);
+    if (!policy_path || policy_load(&pol, policy_path, err) != 0)
         goto done;
     rc->policy = strdup(pol.name);
     if (check_fixture(o, c->fixture, fixture, sizeof fixture, err) != 0)

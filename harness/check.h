@@ -5,8 +5,10 @@
  * fixture, or take it from the cache (keyed by the spec's SHA-256 and
  * plumb's version); tokenize; run the engine with the chosen kernel set,
  * capturing every tap; read the case's golden and check it belongs to this
- * fixture and these tokens; compare under the case's policy; fill one
- * report_case.
+ * fixture and these tokens; compare under the case's policy (for a kernel
+ * set that is not exact, the policy its accuracy class names: simd.yaml or
+ * quantized.yaml beside the case's policy; policy_override beats both);
+ * fill one report_case.
  *
  * Goldens: a missing golden is an error unless `record` is set, which
  * writes it (never when the CI environment variable is set: in CI a missing

@@ -4,10 +4,14 @@
 #include "dump.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "buildinfo.h"
@@ -212,115 +216,133 @@ done_nozs:
 
 /* ---- read ---- */
 
-/* Inflate the gzip file at path into d->bytes. */
-static int dump_inflate(struct dump *d, const char *path, struct plumb_err *err)
+/*
+ * Inflate n bytes of gzip data at gz (one gzip member and nothing after it)
+ * into d->bytes / d->n_bytes, refusing more than max_bytes of output: the
+ * buffer never grows past max_bytes + 1, the one byte too many that proves
+ * the limit is exceeded, so a bomb stops as soon as it gets there. name is
+ * for messages.
+ */
+static int dump_inflate(struct dump *d, const uint8_t *gz, size_t n, uint64_t max_bytes,
+                        const char *name, struct plumb_err *err)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    if (n == 0)
+        return err_set(err, "%s: empty file, expected a gzip-compressed GGUF dump", name);
+    if (max_bytes >= SIZE_MAX)
+        max_bytes = SIZE_MAX - 1;
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 16) != Z_OK) { /* gzip only */
-        fclose(fp);
-        return err_set(err, "%s: cannot start decompression", path);
-    }
-    uint8_t in[1 << 16];
-    size_t cap = 1 << 20;
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) /* gzip only */
+        return err_set(err, "%s: cannot start decompression", name);
+    /* First guess: 4x the input (float data compresses little), within
+     * [64 KiB, max_bytes + 1]; then doubling. */
+    uint64_t limit = max_bytes + 1;
+    uint64_t guess = n < (UINT64_C(1) << 60) ? 4 * (uint64_t)n : limit;
+    size_t cap = (size_t)(guess < (1u << 16) ? (1u << 16) : guess);
+    if (cap > limit)
+        cap = (size_t)limit;
     d->bytes = malloc(cap);
+    d->n_bytes = 0;
+    size_t fed = 0; /* input bytes handed to zlib so far */
     int rc = -1, zrc = Z_OK;
-    uint64_t total_in = 0;
     if (!d->bytes) {
-        err_set(err, "%s: out of memory", path);
+        err_set(err, "%s: out of memory", name);
         goto done;
     }
     for (;;) {
-        size_t got = fread(in, 1, sizeof in, fp);
-        if (got == 0) {
-            if (ferror(fp)) {
-                err_set(err, "%s: read failed: %s", path, strerror(errno));
-                goto done;
-            }
-            if (total_in == 0)
-                err_set(err, "%s: empty file, expected a gzip-compressed GGUF dump", path);
-            else
-                err_set(err, "%s: truncated: the gzip stream ends early", path);
-            goto done;
+        if (zs.avail_in == 0 && fed < n) {
+            size_t chunk = n - fed > (1u << 30) ? (1u << 30) : n - fed;
+            zs.next_in = (Bytef *)(uintptr_t)(gz + fed);
+            zs.avail_in = (uInt)chunk;
+            fed += chunk;
         }
-        total_in += got;
-        zs.next_in = in;
-        zs.avail_in = (uInt)got;
-        while (zs.avail_in > 0) {
-            if (d->n_bytes == cap) {
-                if (cap >= DUMP_MAX_BYTES) {
-                    err_set(err, "%s: decompresses to more than %llu bytes; refusing", path,
-                            (unsigned long long)DUMP_MAX_BYTES);
-                    goto done;
-                }
-                size_t ncap = cap * 2;
-                uint8_t *nb = realloc(d->bytes, ncap);
-                if (!nb) {
-                    err_set(err, "%s: out of memory inflating", path);
-                    goto done;
-                }
-                d->bytes = nb;
-                cap = ncap;
-            }
-            zs.next_out = d->bytes + d->n_bytes;
-            zs.avail_out = (uInt)(cap - d->n_bytes > (1u << 30) ? (1u << 30) : cap - d->n_bytes);
-            uInt before = zs.avail_out;
-            zrc = inflate(&zs, Z_NO_FLUSH);
-            d->n_bytes += before - zs.avail_out;
-            if (zrc == Z_STREAM_END)
-                break;
-            if (zrc == Z_DATA_ERROR) {
-                err_set(err, "%s: corrupt gzip data (%s)", path,
-                        zs.msg ? zs.msg : (total_in <= 18 ? "not a gzip file" : "bad data"));
+        if (d->n_bytes == cap) {
+            if (cap >= limit) {
+                err_set(err, "%s: decompresses to more than %llu bytes; refusing", name,
+                        (unsigned long long)max_bytes);
                 goto done;
             }
-            if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
-                err_set(err, "%s: decompression failed (zlib %d)", path, zrc);
+            size_t ncap = (uint64_t)cap * 2 > limit ? (size_t)limit : cap * 2;
+            uint8_t *nb = realloc(d->bytes, ncap);
+            if (!nb) {
+                err_set(err, "%s: out of memory inflating", name);
                 goto done;
             }
+            d->bytes = nb;
+            cap = ncap;
         }
+        size_t room = cap - d->n_bytes;
+        zs.next_out = d->bytes + d->n_bytes;
+        zs.avail_out = (uInt)(room > (1u << 30) ? (1u << 30) : room);
+        uInt before = zs.avail_out;
+        zrc = inflate(&zs, Z_NO_FLUSH);
+        d->n_bytes += before - zs.avail_out;
         if (zrc == Z_STREAM_END)
             break;
+        if (zrc == Z_DATA_ERROR) {
+            err_set(err, "%s: corrupt gzip data (%s)", name,
+                    zs.msg ? zs.msg : (n <= 18 ? "not a gzip file" : "bad data"));
+            goto done;
+        }
+        if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
+            err_set(err, "%s: decompression failed (zlib %d)", name, zrc);
+            goto done;
+        }
+        /* Output room left but no input: the stream stops before its end. */
+        if (zs.avail_in == 0 && fed == n && zs.avail_out > 0) {
+            err_set(err, "%s: truncated: the gzip stream ends early", name);
+            goto done;
+        }
     }
-    if (zs.avail_in > 0 || fgetc(fp) != EOF) {
-        err_set(err, "%s: data after the end of the gzip stream", path);
+    if (d->n_bytes > max_bytes) { /* the stream ended just past the limit */
+        err_set(err, "%s: decompresses to more than %llu bytes; refusing", name,
+                (unsigned long long)max_bytes);
+        goto done;
+    }
+    if (zs.avail_in > 0 || fed < n) {
+        err_set(err, "%s: data after the end of the gzip stream", name);
         goto done;
     }
     rc = 0;
 done:
     inflateEnd(&zs);
-    fclose(fp);
     return rc;
 }
 
-int dump_read(struct dump *d, const char *path, struct plumb_err *err)
+/* Inflate, validate as GGUF, index the taps: what dump_read and
+ * dump_read_memory share. d is freshly initialised. */
+static int dump_load(struct dump *d, const uint8_t *gz, size_t n, uint64_t max_bytes,
+                     const char *name, struct plumb_err *err)
 {
-    dump_init(d);
     d->is_read = true;
-    if (dump_inflate(d, path, err) != 0)
+    if (dump_inflate(d, gz, n, max_bytes, name, err) != 0)
         return -1;
     /* GGUF offsets in messages count in the inflated bytes: say so. */
-    char name[PLUMB_ERR_MAX];
-    snprintf(name, sizeof name, "%s (after gunzip)", path);
-    if (gguf_open_memory(&d->gguf, d->bytes, d->n_bytes, name, err) != 0)
+    char gname[PLUMB_ERR_MAX];
+    snprintf(gname, sizeof gname, "%s (after gunzip)", name);
+    if (gguf_open_memory(&d->gguf, d->bytes, d->n_bytes, gname, err) != 0)
         return -1;
     const struct gguf_ctx *g = &d->gguf;
     d->taps = calloc(g->n_tensors ? g->n_tensors : 1, sizeof *d->taps);
     if (!d->taps)
-        return err_set(err, "%s: out of memory", path);
+        return err_set(err, "%s: out of memory", name);
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const struct gguf_tensor *t = &g->tensors[i];
         if (t->type != PLUMB_TYPE_F32)
-            return err_set(err, "%s: tap '%s' has type %s, expected f32", path, t->name,
+            return err_set(err, "%s: tap '%s' has type %s, expected f32", name, t->name,
                            dtype_name(t->type));
         if (t->n_dims != 2)
             return err_set(err, "%s: tap '%s' has %u dimensions, expected 2 [width, positions]",
-                           path, t->name, t->n_dims);
+                           name, t->name, t->n_dims);
         if (strlen(t->name) >= DUMP_NAME_MAX)
-            return err_set(err, "%s: tap name '%s' is too long", path, t->name);
+            return err_set(err, "%s: tap name '%s' is too long", name, t->name);
+        /* Readers use the floats in place: a general.alignment below 4 can
+         * put them at an odd address (d->bytes itself is malloc-aligned). */
+        uint64_t at = (uint64_t)g->data_offset + t->offset;
+        if (at % sizeof(float) != 0)
+            return err_set(err, "%s: tap '%s' data at byte %llu of the GGUF is not %zu-byte"
+                           " aligned (general.alignment %u)", name, t->name,
+                           (unsigned long long)at, sizeof(float), (unsigned)g->alignment);
         struct dump_tap *dt = &d->taps[i];
         snprintf(dt->name, sizeof dt->name, "%s", t->name);
         dt->width = t->ne[0];
@@ -329,4 +351,94 @@ int dump_read(struct dump *d, const char *path, struct plumb_err *err)
         d->n_taps++;
     }
     return 0;
+}
+
+int dump_read_memory_max(struct dump *d, const void *gz, size_t n, uint64_t max_bytes,
+                         const char *name, struct plumb_err *err)
+{
+    dump_init(d);
+    if (n > 0 && !gz)
+        return err_set(err, "%s: no buffer for %zu bytes", name, n);
+    return dump_load(d, gz, n, max_bytes, name, err);
+}
+
+int dump_read_memory(struct dump *d, const void *gz, size_t n, const char *name,
+                     struct plumb_err *err)
+{
+    return dump_read_memory_max(d, gz, n, DUMP_MAX_BYTES, name, err);
+}
+
+int dump_read(struct dump *d, const char *path, struct plumb_err *err)
+{
+    dump_init(d);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        err_set(err, "%s: cannot stat: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    int rc;
+    if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
+        /* A regular file is mapped, not copied: its pages are read once, by
+         * zlib, and memory holds only the inflated dump. */
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            err_set(err, "%s: cannot map: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        close(fd);
+        rc = dump_load(d, m, (size_t)st.st_size, DUMP_MAX_BYTES, path, err);
+        munmap(m, (size_t)st.st_size);
+        return rc;
+    }
+    /* Anything else (an empty file, a pipe, a directory) is read through,
+     * bounded like the output: a gzip stream is never much larger than what
+     * it inflates to. */
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= DUMP_MAX_BYTES) {
+                err_set(err, "%s: more than %llu bytes; refusing", path,
+                        (unsigned long long)DUMP_MAX_BYTES);
+                goto fail;
+            }
+            size_t ncap = cap ? cap * 2 : (1u << 16);
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) {
+                err_set(err, "%s: out of memory", path);
+                goto fail;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            err_set(err, "%s: read failed: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+        /* refuse a stream that is not gzip at its first bytes, not after
+         * reading all of /dev/zero */
+        if (n >= 2 && (buf[0] != 0x1f || buf[1] != 0x8b)) {
+            err_set(err, "%s: not a gzip file (a dump is a gzip-compressed GGUF)", path);
+            goto fail;
+        }
+    }
+    close(fd);
+    rc = dump_load(d, buf, n, DUMP_MAX_BYTES, path, err);
+    free(buf);
+    return rc;
+fail:
+    close(fd);
+    free(buf);
+    return -1;
 }

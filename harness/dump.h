@@ -9,12 +9,16 @@
  * guards it. Files are written through outfile.h (temporary name, rename).
  *
  * Reading inflates the whole file into memory (refusing more than
- * DUMP_MAX_BYTES decompressed: a gzip bomb fails fast), then validates it as
- * GGUF and checks each tap is an F32 tensor of two dimensions.
+ * DUMP_MAX_BYTES decompressed: a gzip bomb stops at the limit), then
+ * validates it as GGUF and checks each tap is an F32 tensor of two
+ * dimensions whose floats are 4-byte aligned. dump_read maps a regular file
+ * rather than copying it; dump_read_memory reads gzip bytes already in
+ * memory (tests/fuzz/fuzz_dump.c fuzzes it).
  */
 #ifndef PLUMB_DUMP_H
 #define PLUMB_DUMP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -72,8 +76,19 @@ int dump_write(const struct dump *d, const struct dump_provenance *p, const char
 
 /* Read and validate a dump. Errors name the path and say what is wrong
  * (not gzip, truncated, CRC mismatch, too large, not GGUF, a tensor that is
- * not F32 [width, n_pos]). dump_free() in either case. */
+ * not F32 [width, n_pos] or whose floats are not 4-byte aligned in the
+ * GGUF). dump_free() in either case. */
 int dump_read(struct dump *d, const char *path, struct plumb_err *err);
+
+/* The same from n bytes of gzip data in memory (borrowed for the call only:
+ * d owns the inflated copy). name stands for the path in messages. */
+int dump_read_memory(struct dump *d, const void *gz, size_t n, const char *name,
+                     struct plumb_err *err);
+
+/* dump_read_memory refusing more than max_bytes decompressed instead of
+ * DUMP_MAX_BYTES (how tests show that a gzip bomb stops at the limit). */
+int dump_read_memory_max(struct dump *d, const void *gz, size_t n, uint64_t max_bytes,
+                         const char *name, struct plumb_err *err);
 
 /* The tap named name, or NULL. */
 const struct dump_tap *dump_find(const struct dump *d, const char *name);

@@ -809,7 +809,6 @@ static void json_case(struct json *j, const struct report_case *c)
 
 static int json_write(FILE *fp, const struct report *r, struct plumb_err *err)
 {
-    (void)err;
     struct report_counts k = report_count(r);
     struct json j;
     json_init(&j, fp, true);
@@ -846,7 +845,9 @@ static int json_write(FILE *fp, const struct report *r, struct plumb_err *err)
         json_case(&j, &r->cases[i]);
     json_end_array(&j);
     json_end_object(&j);
-    return json_finish(&j);
+    if (json_finish(&j) != 0) /* the caller puts the path in front */
+        return err_set(err, "write failed: %s", strerror(errno ? errno : EIO));
+    return 0;
 }
 
 int report_json(const struct report *r, const char *path, struct plumb_err *err)

@@ -5,10 +5,12 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -174,6 +176,72 @@ Test(cli, full_disk_leaves_the_old_file_and_no_temporary)
     cr_assert(not(eq(ptr, strstr(msg, out), NULL)), "%s", msg);
     free(msg);
     cr_assert(eq(int, dir_entries(dir), 2), "a temporary file was left"); /* model.gguf, err */
+    rm_tree(dir);
+    free(dir);
+}
+
+/* Run "PLUMB ARGS >OUT 2>DIR/err" through the shell; the exit status, and
+ * the stderr text in *msg (caller frees). */
+static int run_redirected(const char *dir, const char *args, const char *out, char **msg)
+{
+    char cmd[4096], errpath[600];
+    snprintf(errpath, sizeof errpath, "%s/err", dir);
+    snprintf(cmd, sizeof cmd, "exec %s/plumb %s >%s 2>%s", PLUMB_BUILD_DIR, args, out, errpath);
+    int st = system(cmd);
+    *msg = read_file(errpath, NULL);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Output that never reached stdout is a failure, with its one line, even
+ * for a command that flushed as it went (then only the stream's error flag
+ * tells) or that printed nothing but help. */
+Test(cli, a_full_stdout_is_an_error_with_one_line)
+{
+    char *dir = make_temp_dir();
+    char model[600], args[1400];
+    snprintf(model, sizeof model, "%s/m.gguf", dir);
+    const char *gen[] = {"plumb", "gen", "fixtures/mha.yaml", "-o", model, NULL};
+    struct run_result r;
+    run_plumb(&r, gen);
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    run_free(&r);
+    const char *cases[][2] = {
+        {"--help", NULL},
+        {"--version", NULL},
+        {"inspect", " --json"}, /* larger than stdio's buffer: fails while printing */
+        {"inspect", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i][1])
+            snprintf(args, sizeof args, "%s %s%s", cases[i][0], model, cases[i][1]);
+        else
+            snprintf(args, sizeof args, "%s", cases[i][0]);
+        char *msg;
+        int st = run_redirected(dir, args, "/dev/full", &msg);
+        cr_assert(eq(int, st, 2), "plumb %s: status %d: %s", args, st, msg);
+        cr_assert(eq(int, count_lines(msg), 1), "plumb %s: %s", args, msg);
+        cr_assert(eq(int, strncmp(msg, "plumb: stdout: write failed", 27), 0), "plumb %s: %s", args, msg);
+        free(msg);
+    }
+    rm_tree(dir);
+    free(dir);
+}
+
+/* -o /dev/full: the device is written as it is (and, as root, not replaced
+ * by a renamed temporary file), and the failure is one line naming it. */
+Test(cli, gen_to_dev_full_fails_and_leaves_the_device)
+{
+    char *dir = make_temp_dir();
+    char *msg;
+    int st = run_redirected(dir, "gen fixtures/mha.yaml -o /dev/full", "/dev/null", &msg);
+    cr_assert(eq(int, st, 2), "status %d: %s", st, msg);
+    cr_assert(eq(int, count_lines(msg), 1), "%s", msg);
+    cr_assert(not(eq(ptr, strstr(msg, "plumb: /dev/full: write failed"), NULL)), "%s", msg);
+    free(msg);
+    struct stat sb;
+    cr_assert(eq(int, stat("/dev/full", &sb), 0));
+    bool device = S_ISCHR(sb.st_mode);
+    cr_assert(device, "/dev/full was replaced");
     rm_tree(dir);
     free(dir);
 }

@@ -977,6 +977,29 @@ Test(gguf, open_refuses_empty_files_directories_and_missing_files)
     rm_scratch(dir);
 }
 
+/* A FIFO with no writer: refused as not a regular file (mmap needs one), at
+ * once. A blocking open() would wait forever for a writer; the timeout on
+ * this test is what catches that. */
+Test(gguf, open_refuses_a_fifo_without_waiting_for_a_writer, .timeout = 10)
+{
+    char dir[64], path[128];
+    struct gguf_ctx c;
+    struct plumb_err err;
+    mkscratch(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/pipe.gguf", dir);
+    cr_assert(eq(int, mkfifo(path, 0600), 0));
+    cr_assert(eq(int, gguf_open(&c, path, &err), -1));
+    char want[200];
+    snprintf(want, sizeof want, "%s: not a regular file", path);
+    cr_assert(eq(str, err.msg, want));
+    struct stat st;
+    if (stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode)) { /* unless something replaced it */
+        cr_assert(eq(int, gguf_open(&c, "/dev/null", &err), -1));
+        cr_assert(eq(str, err.msg, "/dev/null: not a regular file"));
+    }
+    rm_scratch(dir);
+}
+
 Test(gguf, close_and_free_are_safe_on_zeroed_objects)
 {
     struct gguf_ctx c;

@@ -112,3 +112,30 @@ Test(json, floats_round_trip_and_non_finite_become_strings)
                  "[0.100000001,0.10000000000000001,\"NaN\",\"Infinity\",\"-Infinity\",-0]\n"));
     free(c.buf);
 }
+
+/* Every way a byte sequence can fail to be UTF-8 becomes U+FFFD per byte
+ * (a sequence cut short by the end of the string, an overlong encoding, a
+ * UTF-16 surrogate, a code point past U+10FFFF), while a valid 4-byte
+ * sequence is kept; a carriage return is escaped. */
+Test(json, broken_utf8_of_every_kind_is_replaced_byte_by_byte)
+{
+#define FFFD "\xef\xbf\xbd"
+    struct capture c;
+    struct json j;
+    cap_open(&c, &j, false);
+    json_begin_array(&j);
+    json_str(&j, "\r");
+    json_str(&j, "x\xe2\x96");         /* 3-byte sequence cut at the end */
+    json_str(&j, "\xc0\xaf");          /* '/' encoded in 2 bytes (overlong) */
+    json_str(&j, "\xed\xa0\x80");      /* U+D800, a surrogate */
+    json_str(&j, "\xf4\x90\x80\x80");  /* U+110000 */
+    json_str(&j, "\xf0\x9f\x98\x80");  /* U+1F600, valid */
+    json_end_array(&j);
+    cr_assert(eq(int, json_finish(&j), 0));
+    cap_close(&c);
+    cr_assert(eq(str, c.buf,
+                 "[\"\\r\",\"x" FFFD FFFD "\",\"" FFFD FFFD "\",\"" FFFD FFFD FFFD "\",\""
+                 FFFD FFFD FFFD FFFD "\",\"\xf0\x9f\x98\x80\"]\n"));
+    free(c.buf);
+#undef FFFD
+}

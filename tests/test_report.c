@@ -9,9 +9,11 @@
 #include <criterion/new/assert.h>
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -663,6 +665,37 @@ Test(report, failed_write_keeps_the_destination_and_leaves_no_temporary_file)
     cr_assert(eq(int, stat(target, &st), 0));
     bool still_folder = S_ISDIR(st.st_mode);
     cr_assert(still_folder);
+    free(target);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* A write that fails part-way (RLIMIT_FSIZE, as a full disk) names the file
+ * and says why: the JSON writer notices the stream's error flag and must
+ * fill the message itself (it once left it empty: "report.json: "). */
+Test(report, a_write_failing_part_way_names_the_file_and_the_reason)
+{
+    struct fixture f;
+    fixture_init(&f);
+    char *dir = temp_dir();
+    char *target = path_in(dir, "report.json");
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 1024; /* report.json is far larger */
+    cr_assert(eq(int, setrlimit(RLIMIT_FSIZE, &lim), 0));
+    struct plumb_err err = {{0}};
+    int rc = report_json(&f.report, target, &err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    cr_assert(eq(int, rc, -1));
+    char want[700];
+    snprintf(want, sizeof want, "%s: write failed: ", target);
+    cr_assert(eq(int, strncmp(err.msg, want, strlen(want)), 0), "%s", err.msg);
+    cr_assert(gt(sz, strlen(err.msg), strlen(want)), "no reason: %s", err.msg);
+    cr_assert(not(temp_left(dir)));
+    struct stat st;
+    cr_assert(eq(int, stat(target, &st), -1));
     free(target);
     remove_tree(dir);
     free(dir);

@@ -293,7 +293,9 @@ static const struct {
 
 enum hand_flaw { HAND_OK, HAND_NO_SPACE_PREFIX, HAND_NO_BYTES, HAND_SCORES_SHORT, HAND_TYPES_SHORT,
                  HAND_BOS_OUT_OF_RANGE, HAND_DUPLICATE, HAND_NAN_SCORE, HAND_BAD_MODEL,
-                 HAND_TOKENS_NOT_STRINGS, HAND_NO_TOKENS, HAND_SCORES_I32 };
+                 HAND_TOKENS_NOT_STRINGS, HAND_NO_TOKENS, HAND_SCORES_I32,
+                 HAND_EMPTY_VOCAB, HAND_SCORES_STRINGS, HAND_TYPES_SCALAR, HAND_NO_MODEL,
+                 HAND_MODEL_U32 };
 
 /* Write the hand SPM vocabulary, optionally with one flaw, and build it. */
 static int hand_spm(struct tv *tv, enum hand_flaw flaw, struct plumb_err *err)
@@ -334,7 +336,10 @@ static int hand_spm(struct tv *tv, enum hand_flaw flaw, struct plumb_err *err)
     struct gguf_writer w;
     gguf_writer_init(&w);
     gguf_writer_str(&w, "general.architecture", "llama");
-    gguf_writer_str(&w, "tokenizer.ggml.model", flaw == HAND_BAD_MODEL ? "bert" : "llama");
+    if (flaw == HAND_MODEL_U32)
+        gguf_writer_u32(&w, "tokenizer.ggml.model", 1);
+    else if (flaw != HAND_NO_MODEL)
+        gguf_writer_str(&w, "tokenizer.ggml.model", flaw == HAND_BAD_MODEL ? "bert" : "llama");
     if (flaw == HAND_NO_BYTES) {
         /* no "<0xNN>" texts at all: the byte slots get other names */
         for (int b = 0; b < 256; b++)
@@ -342,15 +347,22 @@ static int hand_spm(struct tv *tv, enum hand_flaw flaw, struct plumb_err *err)
     }
     if (flaw == HAND_TOKENS_NOT_STRINGS)
         gguf_writer_arr(&w, "tokenizer.ggml.tokens", GGUF_VTYPE_I32, type, (uint64_t)n);
+    else if (flaw == HAND_EMPTY_VOCAB)
+        gguf_writer_arr_str(&w, "tokenizer.ggml.tokens", tok, 0);
     else if (flaw != HAND_NO_TOKENS)
         gguf_writer_arr_str(&w, "tokenizer.ggml.tokens", tok, (uint64_t)n);
-    if (flaw == HAND_SCORES_I32)
+    if (flaw == HAND_SCORES_STRINGS)
+        gguf_writer_arr_str(&w, "tokenizer.ggml.scores", tok, (uint64_t)n);
+    else if (flaw == HAND_SCORES_I32)
         gguf_writer_arr(&w, "tokenizer.ggml.scores", GGUF_VTYPE_I32, iscore, (uint64_t)n);
     else
         gguf_writer_arr(&w, "tokenizer.ggml.scores", GGUF_VTYPE_F32, score,
                         (uint64_t)(flaw == HAND_SCORES_SHORT ? n - 1 : n));
-    gguf_writer_arr(&w, "tokenizer.ggml.token_type", GGUF_VTYPE_I32, type,
-                    (uint64_t)(flaw == HAND_TYPES_SHORT ? n - 1 : n));
+    if (flaw == HAND_TYPES_SCALAR)
+        gguf_writer_u32(&w, "tokenizer.ggml.token_type", 1);
+    else
+        gguf_writer_arr(&w, "tokenizer.ggml.token_type", GGUF_VTYPE_I32, type,
+                        (uint64_t)(flaw == HAND_TYPES_SHORT ? n - 1 : n));
     gguf_writer_u32(&w, "tokenizer.ggml.bos_token_id", flaw == HAND_BOS_OUT_OF_RANGE ? (uint32_t)n : 1);
     gguf_writer_u32(&w, "tokenizer.ggml.eos_token_id", 2);
     if (flaw == HAND_NO_SPACE_PREFIX)
@@ -566,6 +578,12 @@ Test(tokenizer, bad_vocabularies_are_rejected_naming_the_key)
         {HAND_BAD_MODEL, "hand.gguf: tokenizer.ggml.model: tokenizer 'bert' is not supported"},
         {HAND_TOKENS_NOT_STRINGS, "hand.gguf: tokenizer.ggml.tokens: has type array of non-strings"},
         {HAND_NO_TOKENS, "hand.gguf: tokenizer.ggml.tokens: missing"},
+        {HAND_EMPTY_VOCAB, "hand.gguf: tokenizer.ggml.tokens: the vocabulary is empty"},
+        {HAND_SCORES_STRINGS,
+         "hand.gguf: tokenizer.ggml.scores: has type string, expected an array of f32 or i32"},
+        {HAND_TYPES_SCALAR, "hand.gguf: tokenizer.ggml.token_type: has type u32, expected an array of i32"},
+        {HAND_NO_MODEL, "hand.gguf: tokenizer.ggml.model: missing (no tokenizer in this file)"},
+        {HAND_MODEL_U32, "hand.gguf: tokenizer.ggml.model"},
     };
     cr_assert(eq(int, H_N, 279));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -23,6 +23,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_kernels(int argc, char **argv);
 
 /* Print "plumb: <msg>" and return CLI_BAD_INPUT. */
 int cli_error(const struct plumb_err *e);

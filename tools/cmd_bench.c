@@ -1,7 +1,8 @@
 /*
  * cmd_bench.c: `plumb bench -m MODEL.gguf [--threads N] [--prompt N]
- * [--decode N] [--reps N] [--json]`: speed and memory of the engine on a
- * model, with a plain-loop yardstick measured side by side.
+ * [--decode N] [--reps N] [--kernels NAME] [--json]`: speed and memory of
+ * the engine on a model with a kernel set, with a plain-loop yardstick
+ * measured side by side.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,10 +10,12 @@
 #include "bench.h"
 #include "cli.h"
 #include "json.h"
+#include "kernels_registry.h"
 
 static void bench_help(void)
 {
-    printf("usage: plumb bench -m MODEL.gguf [--threads N] [--prompt N] [--decode N] [--reps N] [--json]\n\n"
+    printf("usage: plumb bench -m MODEL.gguf [--threads N] [--prompt N] [--decode N] [--reps N]\n"
+           "                   [--kernels NAME] [--json]\n\n"
            "Prompt-processing and decode tokens/s (medians), the weight bytes one decoded\n"
            "token reads and the effective GB/s, peak memory against the model's mapped size\n"
            "and the KV cache, and for f32 models a yardstick: a plain C matrix-vector loop in\n"
@@ -21,6 +24,9 @@ static void bench_help(void)
            "  --prompt N    prompt tokens (default 32)\n"
            "  --decode N    decoded tokens per repetition (default 16)\n"
            "  --reps N      repetitions (default 3)\n"
+           "  --kernels NAME\n"
+           "                kernel set: scalar, avx2, avx512 or auto (the best this CPU runs);\n"
+           "                default $PLUMB_KERNELS, else scalar\n"
            "  --json        machine-readable output\n");
 }
 
@@ -28,6 +34,7 @@ int cmd_bench(int argc, char **argv)
 {
     struct bench_options o = {.threads = 1, .n_prompt = 32, .n_decode = 16, .reps = 3, .yardstick = true};
     bool as_json = false;
+    const char *kernels_name = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long v;
@@ -40,6 +47,10 @@ int cmd_bench(int argc, char **argv)
             if (++i >= argc)
                 return cli_usage("bench", "%s needs a file name", a);
             o.model_path = argv[i];
+        } else if (!strcmp(a, "--kernels")) {
+            if (++i >= argc)
+                return cli_usage("bench", "--kernels needs a kernel set name");
+            kernels_name = argv[i];
         } else if (!strcmp(a, "--threads") || !strcmp(a, "--prompt") || !strcmp(a, "--decode") ||
                    !strcmp(a, "--reps")) {
             if (++i >= argc || cli_parse_int(argv[i], 1, 100000, &v) != 0)
@@ -55,6 +66,11 @@ int cmd_bench(int argc, char **argv)
         return cli_usage("bench", "missing -m MODEL.gguf");
 
     struct plumb_err err = {{0}};
+    o.kernels = kernels_get(kernels_name, &err);
+    if (!o.kernels) {
+        err_prefix(&err, "bench");
+        return cli_error(&err);
+    }
     struct bench_result r;
     if (bench_model(&o, &r, &err) != 0)
         return cli_error(&err);
@@ -63,7 +79,7 @@ int cmd_bench(int argc, char **argv)
         json_init(&j, stdout, true);
         json_begin_object(&j);
         json_key(&j, "model"); json_str(&j, o.model_path);
-        json_key(&j, "kernels"); json_str(&j, "scalar");
+        json_key(&j, "kernels"); json_str(&j, o.kernels->name);
         json_key(&j, "threads"); json_int(&j, o.threads);
         json_key(&j, "prompt_tokens"); json_int(&j, r.n_prompt);
         json_key(&j, "decode_tokens"); json_int(&j, r.n_decode);
@@ -81,7 +97,8 @@ int cmd_bench(int argc, char **argv)
         json_end_object(&j);
         return json_finish(&j) == 0 ? CLI_OK : CLI_BAD_INPUT;
     }
-    printf("model      %s (scalar, %d thread%s)\n", o.model_path, o.threads, o.threads == 1 ? "" : "s");
+    printf("model      %s (%s, %d thread%s)\n", o.model_path, o.kernels->name, o.threads,
+           o.threads == 1 ? "" : "s");
     printf("prompt     %d tokens: %.2f tokens/s (median of %d)\n", r.n_prompt, r.pp_tps, o.reps);
     printf("decode     %.3f tokens/s (median of %d tokens), %.1f MB of weights per token, %.2f GB/s\n",
            r.tg_tps, r.n_decode * o.reps, r.bytes_per_token / 1e6, r.gbps);

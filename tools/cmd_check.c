@@ -3,6 +3,7 @@
  * [--junit FILE] [--shard I/N] [--record] [--update-golden] ...`: run the
  * suite against its goldens and report. The work is harness/check.c's.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 
 #include "check.h"
 #include "cli.h"
+#include "kernels_registry.h"
+#include "plugin.h"
 #include "report.h"
 #include "suite.h"
 
@@ -20,9 +23,14 @@ static void check_help(void)
            "                   [--tolerances P.yaml] [--cache DIR]\n\n"
            "Run every case of the suite: generate its fixture (cached by spec hash), run\n"
            "the engine with the kernel set, compare every tap against the case's golden\n"
-           "under its tolerance policy, and report.\n\n"
+           "under its tolerance policy, and report. A kernel set other than scalar is held\n"
+           "to the policy its accuracy class names, from the folder of the case's policy:\n"
+           "simd.yaml for SIMD sets (avx2, avx512), quantized.yaml for sets that quantize\n"
+           "activations, the case's own policy for exact ones; --tolerances overrides.\n\n"
            "  --suite FILE        the suite (default fixtures/suite.yaml)\n"
-           "  --kernels NAME      kernel set (default scalar)\n"
+           "  --kernels NAME      kernel set: scalar, avx2, avx512 or auto (the best this\n"
+           "                      CPU runs); default $PLUMB_KERNELS, else scalar\n"
+           "  --plugin FILE.so    kernel set from a plugin (see 'plumb kernels --help')\n"
            "  --threads N         threads (default 1)\n"
            "  --report DIR        write report.json, summary.md, report.html, junit.xml\n"
            "  --junit FILE        write JUnit XML to FILE\n"
@@ -46,8 +54,10 @@ int cmd_check(int argc, char **argv)
     struct check_options o = {.suite_path = "fixtures/suite.yaml", .threads = 1,
                               .cache_dir = "build/fixture-cache", .shard_index = 1,
                               .shard_count = 1, .note = check_print_note};
-    const char *report_dir = NULL, *junit = NULL, *kernels = "scalar";
+    const char *report_dir = NULL, *junit = NULL, *kernels = NULL;
     char perturb[128];
+    const char *plugin_path = NULL;
+    struct plugin plugin = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -65,6 +75,8 @@ int cmd_check(int argc, char **argv)
             o.suite_path = argv[++i];
         } else if (!strcmp(a, "--kernels")) {
             kernels = argv[++i];
+        } else if (!strcmp(a, "--plugin")) {
+            plugin_path = argv[++i];
         } else if (!strcmp(a, "--report")) {
             report_dir = argv[++i];
         } else if (!strcmp(a, "--junit")) {
@@ -101,14 +113,27 @@ int cmd_check(int argc, char **argv)
             return cli_usage("check", "unknown option '%s'", a);
         }
     }
-    if (strcmp(kernels, "scalar") != 0)
-        return cli_usage("check", "unknown kernel set '%s' (available: scalar)", kernels);
+    struct plumb_err err = {{0}};
+    if (plugin_path && kernels)
+        return cli_usage("check", "--kernels and --plugin name one set each: give one");
+    if (plugin_path && plugin_open(&plugin, plugin_path, &err) != 0)
+        return cli_error(&err);
+    o.kernels = plugin_path ? plugin.set : kernels_get(kernels, &err);
+    if (!o.kernels) {
+        err_prefix(&err, "check");
+        return cli_error(&err);
+    }
+    if ((o.record || o.update) && o.kernels->accuracy != PLUMB_ACCURACY_EXACT) {
+        int rc = cli_usage("check", "goldens are recorded by the scalar set, not '%s'",
+                           o.kernels->name);
+        plugin_close(&plugin);
+        return rc;
+    }
     const char *ci = getenv("CI");
     o.ci = ci && *ci && strcmp(ci, "0") != 0 && strcmp(ci, "false") != 0;
     if (o.ci && (o.record || o.update))
         return cli_usage("check", "goldens are never written in CI (the CI variable is set)");
 
-    struct plumb_err err = {{0}};
     struct suite suite = {0};
     struct report r;
     memset(&r, 0, sizeof r);
@@ -128,18 +153,30 @@ int cmd_check(int argc, char **argv)
     }
     report_text(stdout, &r, isatty(STDOUT_FILENO) != 0);
     rc = CLI_OK;
+    int64_t n_errored = 0, first_errored = -1;
     for (int64_t i = 0; i < r.n_cases; i++) {
-        if (r.cases[i].errored)
+        if (r.cases[i].errored) {
             rc = CLI_BAD_INPUT;
-        else if (!r.cases[i].result.pass && rc == CLI_OK)
+            if (n_errored++ == 0)
+                first_errored = i;
+        } else if (!r.cases[i].result.pass && rc == CLI_OK) {
             rc = CLI_FAIL;
+        }
     }
+    bool said = false; /* exit 2 says why on stderr, in one line */
     if (report_dir && report_write_dir(&r, report_dir, &err) != 0)
-        rc = cli_error(&err);
-    if (junit && report_junit(&r, junit, &err) != 0)
-        rc = cli_error(&err);
+        rc = cli_error(&err), said = true;
+    if (junit && !said && report_junit(&r, junit, &err) != 0)
+        rc = cli_error(&err), said = true;
+    if (first_errored >= 0 && !said) {
+        fprintf(stderr, "plumb: %s", r.cases[first_errored].error);
+        if (n_errored > 1)
+            fprintf(stderr, " (and %lld more cases could not run)", (long long)(n_errored - 1));
+        fputc('\n', stderr);
+    }
 done:
     check_report_free(&r);
     suite_free(&suite);
+    plugin_close(&plugin);
     return rc;
 }

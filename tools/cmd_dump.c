@@ -1,7 +1,8 @@
 /*
  * cmd_dump.c: `plumb dump -m MODEL.gguf (--tokens 1,2,3 | -p TEXT)
- * -o DUMP.gguf.gz [--threads N]`: run the reference engine on a token
- * sequence and write every tap, every position, as a gzip-compressed GGUF.
+ * -o DUMP.gguf.gz [--threads N] [--kernels NAME]`: run the engine on a token
+ * sequence and write every tap, every position, as a gzip-compressed GGUF
+ * (the kernel set's name in its provenance).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,21 +12,25 @@
 #include "cli.h"
 #include "dump.h"
 #include "forward.h"
+#include "kernels_registry.h"
 #include "model.h"
 #include "sha256.h"
 #include "tokenizer.h"
 
 static void dump_help(void)
 {
-    printf("usage: plumb dump -m MODEL.gguf (--tokens 1,2,3 | -p TEXT) -o DUMP.gguf.gz [--threads N]\n\n"
-           "Evaluate the tokens with the scalar reference engine and write every\n"
+    printf("usage: plumb dump -m MODEL.gguf (--tokens 1,2,3 | -p TEXT) -o DUMP.gguf.gz [--threads N]\n"
+           "                  [--kernels NAME]\n\n"
+           "Evaluate the tokens with the engine and write every\n"
            "intermediate (inp_embd, attn_norm-N, Qcur-N, ..., result_output), all\n"
            "positions, as F32 tensors of a gzip-compressed GGUF with provenance.\n\n"
            "  -m, --model FILE     the model\n"
            "  --tokens LIST        token ids, comma-separated\n"
            "  -p, --prompt TEXT    text, tokenized with the model's tokenizer (BOS added)\n"
            "  -o, --output FILE    where to write the dump (.gguf.gz)\n"
-           "  --threads N          threads (default 1; the dump is the same for any N)\n");
+           "  --threads N          threads (default 1; the dump is the same for any N)\n"
+           "  --kernels NAME       kernel set: scalar, avx2, avx512 or auto (the best this\n"
+           "                       CPU runs); default $PLUMB_KERNELS, else scalar\n");
 }
 
 /* Parse "1,2,3" into a malloc'd array. */
@@ -66,6 +71,7 @@ int cli_parse_tokens(const char *s, int32_t **out, int64_t *n)
 int cmd_dump(int argc, char **argv)
 {
     const char *model_path = NULL, *tokens_arg = NULL, *prompt = NULL, *out = NULL;
+    const char *kernels_name = NULL;
     long threads = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -82,6 +88,8 @@ int cmd_dump(int argc, char **argv)
             slot = &prompt;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
             slot = &out;
+        else if (!strcmp(a, "--kernels"))
+            slot = &kernels_name;
         if (slot) {
             if (++i >= argc)
                 return cli_usage("dump", "%s needs a value", a);
@@ -101,6 +109,11 @@ int cmd_dump(int argc, char **argv)
         return cli_usage("dump", "give exactly one of --tokens and -p");
 
     struct plumb_err err = {{0}};
+    const struct plumb_kernels *ks = kernels_get(kernels_name, &err);
+    if (!ks) {
+        err_prefix(&err, "dump");
+        return cli_error(&err);
+    }
     struct model m;
     struct forward f;
     struct dump d;
@@ -130,7 +143,10 @@ int cmd_dump(int argc, char **argv)
         err_set(&err, "%s: nothing to evaluate: the token list is empty", model_path);
         goto fail;
     }
-    if (forward_init(&f, &m, NULL, (int)threads, 0, &err) != 0)
+    /* a cache just long enough (a model may declare a context of millions);
+     * a sequence longer than the model's context gets the engine's error */
+    int64_t need = n_ids <= m.hp.n_ctx ? n_ids : 0;
+    if (forward_init(&f, &m, ks, (int)threads, need, &err) != 0)
         goto fail;
     forward_set_tap(&f, dump_capture_tap, &d);
     if (forward_eval(&f, ids, n_ids, &err) != 0)

@@ -1,9 +1,11 @@
 /*
  * cmd_run.c: `plumb run -m MODEL.gguf -p TEXT [-n N] [--temp T] [--top-k K]
- * [--top-p P] [--min-p P] [--seed S] [--threads N]`: generate text with the
- * scalar reference engine, streaming each piece as it is produced, then one
- * line of prompt and generation speed on stderr.
+ * [--top-p P] [--min-p P] [--seed S] [--threads N] [--kernels NAME]`:
+ * generate text with the engine (the scalar reference kernels unless
+ * --kernels names another set), streaming each piece as it is produced, then
+ * one line of prompt and generation speed on stderr.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include "cli.h"
 #include "forward.h"
+#include "kernels_registry.h"
 #include "model.h"
 #include "sampler.h"
 #include "tokenizer.h"
@@ -18,8 +21,8 @@
 static void run_help(void)
 {
     printf("usage: plumb run -m MODEL.gguf -p TEXT [-n N] [--temp T] [--top-k K] [--top-p P]\n"
-           "                 [--min-p P] [--seed S] [--threads N]\n\n"
-           "Generate up to N tokens after TEXT with the scalar reference engine, printing\n"
+           "                 [--min-p P] [--seed S] [--threads N] [--kernels NAME]\n\n"
+           "Generate up to N tokens after TEXT with the engine, printing\n"
            "the text as it is produced, then prompt and generation tokens/s on stderr.\n"
            "The same seed and options give the same text on every machine.\n\n"
            "  -m, --model FILE   the model\n"
@@ -30,7 +33,9 @@ static void run_help(void)
            "  --top-p P          keep the smallest set with probability >= P (default 0.95)\n"
            "  --min-p P          drop tokens below P * the top probability (default 0.05)\n"
            "  --seed S           sampler seed (default 0)\n"
-           "  --threads N        threads (default 1)\n");
+           "  --threads N        threads (default 1)\n"
+           "  --kernels NAME     kernel set: scalar, avx2, avx512 or auto (the best this\n"
+           "                     CPU runs); default $PLUMB_KERNELS, else scalar\n");
 }
 
 static double run_now(void)
@@ -61,6 +66,8 @@ static int run_print(const struct tokenizer *tok, const int32_t *ids, size_t n, 
     fwrite(text, 1, len, stdout);
     fflush(stdout);
     free(text);
+    if (ferror(stdout)) /* a full disk or a closed pipe: stop generating */
+        return err_set(err, "stdout: write failed: %s", strerror(errno ? errno : EIO));
     return 0;
 }
 
@@ -76,7 +83,7 @@ static bool run_add_bos(const struct model *m)
 
 int cmd_run(int argc, char **argv)
 {
-    const char *model_path = NULL, *prompt = NULL;
+    const char *model_path = NULL, *prompt = NULL, *kernels_name = NULL;
     long n_gen = 32, threads = 1;
     struct sampler_params sp = {.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f,
                                 .seed = 0};
@@ -103,6 +110,10 @@ int cmd_run(int argc, char **argv)
             if (!v || cli_parse_int(v, 1, 256, &threads) != 0)
                 return cli_usage("run", "--threads needs a number from 1 to 256");
             i++;
+        } else if (!strcmp(a, "--kernels")) {
+            if (!v)
+                return cli_usage("run", "--kernels needs a kernel set name");
+            kernels_name = argv[++i];
         } else if (!strcmp(a, "--top-k")) {
             if (!v || cli_parse_int(v, 0, INT32_MAX, &l) != 0)
                 return cli_usage("run", "--top-k needs a number >= 0");
@@ -129,6 +140,11 @@ int cmd_run(int argc, char **argv)
         return cli_usage("run", "missing -p TEXT");
 
     struct plumb_err err = {{0}};
+    const struct plumb_kernels *ks = kernels_get(kernels_name, &err);
+    if (!ks) {
+        err_prefix(&err, "run");
+        return cli_error(&err);
+    }
     struct model m;
     struct forward f;
     struct tokenizer tok;
@@ -152,7 +168,13 @@ int cmd_run(int argc, char **argv)
         err_prefix(&err, "run");
         goto fail;
     }
-    if (forward_init(&f, &m, NULL, (int)threads, 0, &err) != 0)
+    /* a cache just long enough for prompt and generation (a model may
+     * declare a context of millions); an overlong prompt gets the engine's
+     * error */
+    int64_t need = (int64_t)n_ids + n_gen;
+    if (need > m.hp.n_ctx)
+        need = (int64_t)n_ids <= m.hp.n_ctx ? m.hp.n_ctx : 0;
+    if (forward_init(&f, &m, ks, (int)threads, need, &err) != 0)
         goto fail;
     if ((int64_t)n_ids + n_gen > f.n_ctx)
         n_gen = f.n_ctx - (long)n_ids; /* stop at the end of the context */
@@ -177,6 +199,11 @@ int cmd_run(int argc, char **argv)
     double t_decode = 0;
     for (; generated < n_gen; generated++) {
         int32_t next = sampler_sample(&s, forward_logits(&f));
+        if (next < 0) {
+            err_set(&err, "%s: nothing to sample at position %lld: every logit is NaN or -Inf",
+                    model_path, (long long)f.n_past);
+            goto fail;
+        }
         if (next == tokenizer_eos(&tok))
             break;
         if (run_print(&tok, &next, 1, false, &err) != 0)

@@ -9,6 +9,8 @@
 #   tools/deps.sh            build + test needs (gcc, make, pkg-config,
 #                            libyaml, zlib, Criterion, gcovr)
 #   tools/deps.sh repro      also clang (make repro builds with both compilers)
+#   tools/deps.sh fuzz       also clang and its libFuzzer/sanitizer runtime
+#                            (make fuzz: tests/fuzz/, -fsanitize=fuzzer)
 set -u
 
 missing=""
@@ -27,6 +29,16 @@ command -v gcovr >/dev/null 2>&1 || need_pkg gcovr
 if [ "${1:-}" = repro ]; then
     command -v clang >/dev/null 2>&1 || need_pkg clang
     command -v gcc >/dev/null 2>&1 || need_pkg gcc
+fi
+if [ "${1:-}" = fuzz ]; then
+    # The runtime is a separate package (libclang-rt-dev); a link of an empty
+    # target finds out whether both are there.
+    if ! command -v clang >/dev/null 2>&1; then
+        need_pkg "clang libclang-rt-dev"
+    elif ! printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' |
+        clang -fsanitize=fuzzer,address,undefined -x c - -o /dev/null >/dev/null 2>&1; then
+        need_pkg libclang-rt-dev
+    fi
 fi
 
 [ -z "$missing" ] && exit 0

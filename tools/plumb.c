@@ -27,6 +27,7 @@ static const struct cli_command cli_commands[] = {
     {"dump", cmd_dump, "write every layer's activations for a token sequence (.gguf.gz)"},
     {"compare", cmd_compare, "compare two dumps tap by tap under a tolerance policy"},
     {"check", cmd_check, "run the suite against its goldens and report drift"},
+    {"kernels", cmd_kernels, "list kernel sets; check one op by op against the scalar spec"},
     {"bench", cmd_bench, "measure engine speed and memory on a model"},
 };
 
@@ -70,6 +71,21 @@ static void cli_help(FILE *fp)
     fprintf(fp, "\nexit codes: 0 pass, 1 a numeric check failed, 2 bad input or usage\n");
 }
 
+/* A command that succeeded but whose output did not all reach stdout (a full
+ * disk, a closed pipe) failed. ferror as well as fflush: a command that
+ * flushed as it went has nothing left to flush, only the error flag. */
+static int cli_finish_stdout(int rc)
+{
+    int e = fflush(stdout) != 0 ? errno : 0;
+    if (rc != CLI_OK || (!e && !ferror(stdout)))
+        return rc;
+    if (e) /* errno of an earlier failed write may since have been overwritten: only this one's */
+        fprintf(stderr, "plumb: stdout: write failed: %s\n", strerror(e));
+    else
+        fprintf(stderr, "plumb: stdout: write failed (output is incomplete)\n");
+    return CLI_BAD_INPUT;
+}
+
 int main(int argc, char **argv)
 {
     /* A closed pipe must be a write error we report, not a silent death. */
@@ -86,20 +102,15 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
         cli_help(stdout);
-        return CLI_OK;
+        return cli_finish_stdout(CLI_OK);
     }
     if (!strcmp(name, "--version")) {
         printf("plumb %s\n", PLUMB_VERSION);
-        return CLI_OK;
+        return cli_finish_stdout(CLI_OK);
     }
     for (size_t i = 0; i < CLI_N_COMMANDS; i++)
         if (!strcmp(name, cli_commands[i].name)) {
-            int rc = cli_commands[i].run(argc - 1, argv + 1);
-            if (fflush(stdout) != 0 && rc == CLI_OK) {
-                fprintf(stderr, "plumb: stdout: write failed: %s\n", strerror(errno));
-                return CLI_BAD_INPUT;
-            }
-            return rc;
+            return cli_finish_stdout(cli_commands[i].run(argc - 1, argv + 1));
         }
     fprintf(stderr, "plumb: unknown command '%s' (see 'plumb --help')\n", name);
     return CLI_BAD_INPUT;

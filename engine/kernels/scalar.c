@@ -14,6 +14,7 @@
 #include "scalar.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "dtype.h"
@@ -40,9 +41,9 @@ void scalar_matmul(float *out, int64_t out_stride, const void *w, size_t row_siz
     for (int64_t r = r0; r < r1; r++) {
         const void *wr = (const char *)w + (size_t)r * row_size;
         const float *row = scratch;
-        if (type == PLUMB_TYPE_F32)
+        if (type == PLUMB_TYPE_F32 && (uintptr_t)wr % sizeof(float) == 0)
             row = wr; /* already float: read the mapping directly */
-        else
+        else /* a quantized row, or f32 at an odd offset (alignment < 4): copy */
             tr->to_float(wr, scratch, n);
         for (int64_t t = 0; t < n_tok; t++)
             out[t * out_stride + r] = scalar_dot(row, x + t * n, n);
@@ -130,13 +131,19 @@ void scalar_attention(float *out, const float *q, const float *k, const float *v
             att[p] = scalar_dot(k + p * kv_dim + g * hd, qh, hd) * scale;
         scalar_softmax(att, n_kv);
         /* weighted sum of the cached values */
-        float *oh = out + h * hd;
-        for (int64_t i = 0; i < hd; i++) {
-            float s = 0.0f;
-            for (int64_t p = 0; p < n_kv; p++)
-                s += v[p * kv_dim + g * hd + i] * att[p];
-            oh[i] = s;
-        }
+        scalar_attention_mix(out + h * hd, v + g * hd, kv_dim, att, n_kv, 0, hd);
+    }
+}
+
+void scalar_attention_mix(float *out, const float *v, int64_t stride, const float *att,
+                          int64_t n_kv, int64_t i0, int64_t i1)
+{
+    /* SPEC: out[i] = sum_p v[p*stride + i] * att[p], positions in order */
+    for (int64_t i = i0; i < i1; i++) {
+        float s = 0.0f;
+        for (int64_t p = 0; p < n_kv; p++)
+            s += v[p * stride + i] * att[p];
+        out[i] = s;
     }
 }
 

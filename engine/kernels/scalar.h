@@ -21,6 +21,11 @@ void scalar_attention(float *out, const float *q, const float *k, const float *v
 void scalar_silu_mul(float *out, const float *g, const float *u, int64_t n);
 void scalar_add(float *out, const float *a, const float *b, int64_t n);
 
+/* Attention's mix of values for elements [i0, i1) of one head:
+ * SPEC: out[i] = sum_p v[p*stride + i] * att[p], p = 0..n_kv-1 in order. */
+void scalar_attention_mix(float *out, const float *v, int64_t stride, const float *att,
+                          int64_t n_kv, int64_t i0, int64_t i1);
+
 /* Sequential float dot product: SPEC: s = 0; s += a[i]*b[i] for i = 0..n-1. */
 float scalar_dot(const float *a, const float *b, int64_t n);
 

@@ -1,0 +1,176 @@
+/*
+ * kernels_registry.c: the built-in kernel sets, run-time CPU detection, and
+ * completing a partial set from the scalar spec. See kernels_registry.h.
+ *
+ * Detection is cpu.c's: the CPU's cpuid bits and the operating system's
+ * support for the registers (xgetbv: a CPU can have AVX-512 that the OS does
+ * not save on a context switch).
+ *
+ * PLUMB_KERNELS_DISABLE=avx512[,avx2...] makes this process treat the
+ * listed sets as unsupported, as a CPU without them would: for testing the
+ * fallback of "auto" and the refusal of an unsupported set on any machine.
+ */
+#include "kernels_registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "ggml_ref.h"
+#include "scalar.h"
+#if defined(__x86_64__)
+#include "avx2.h"
+#include "avx512.h"
+#endif
+
+/* A built-in set: its table, and what the CPU must have to run it. */
+struct kernels_entry {
+    const struct plumb_kernels *(*get)(void);
+    const char *name;
+    const char *needs;        /* for the error message */
+    bool (*cpu_has)(void);
+};
+
+static bool kernels_always(void)
+{
+    return true;
+}
+
+#if defined(__x86_64__)
+/* avx512.c is also compiled with AVX2, FMA and F16C (every AVX-512 CPU has them). */
+static bool kernels_has_avx512(void)
+{
+    return cpu_has_avx2() && cpu_has_avx512();
+}
+#endif
+
+/* Scalar first; then in order of preference, the best last ("auto", which
+ * never picks a set of the quantized class: ggml's rounding of activations
+ * is a model of llama.cpp, not a faster engine). */
+static const struct kernels_entry kernels_table[] = {
+    {kernels_scalar, "scalar", "nothing", kernels_always},
+    {kernels_ggml_ref, "ggml", "nothing", kernels_always},
+#if defined(__x86_64__)
+    {kernels_avx2, "avx2", "AVX2, FMA and F16C", cpu_has_avx2},
+    {kernels_avx512, "avx512", "AVX-512 F, BW and VL", kernels_has_avx512},
+#endif
+};
+
+#define KERNELS_N (sizeof kernels_table / sizeof kernels_table[0])
+
+size_t kernels_count(void)
+{
+    return KERNELS_N;
+}
+
+const struct plumb_kernels *kernels_at(size_t i)
+{
+    return i < KERNELS_N ? kernels_table[i].get() : NULL;
+}
+
+/* Whether name appears in the comma-separated list PLUMB_KERNELS_DISABLE. */
+static bool kernels_disabled(const char *name)
+{
+    const char *list = getenv("PLUMB_KERNELS_DISABLE");
+    size_t len = strlen(name);
+    while (list && *list) {
+        const char *end = strchr(list, ',');
+        size_t n = end ? (size_t)(end - list) : strlen(list);
+        if (n == len && !strncmp(list, name, n))
+            return true;
+        list = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+bool kernels_supported(size_t i)
+{
+    if (i >= KERNELS_N)
+        return false;
+    if (i == 0)
+        return true; /* scalar runs everywhere and cannot be disabled */
+    return kernels_table[i].cpu_has() && !kernels_disabled(kernels_table[i].name);
+}
+
+/* "scalar, avx2, avx512" (the supported ones only when only_supported). */
+static void kernels_list(char *buf, size_t len, bool only_supported)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < KERNELS_N; i++) {
+        if (only_supported && !kernels_supported(i))
+            continue;
+        int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", kernels_table[i].name);
+        if (w < 0 || (size_t)w >= len - used)
+            return;
+        used += (size_t)w;
+    }
+}
+
+const struct plumb_kernels *kernels_get(const char *name, struct plumb_err *err)
+{
+    const char *from = "";
+    if (!name) {
+        name = getenv("PLUMB_KERNELS");
+        from = " (from PLUMB_KERNELS)";
+        if (!name || !*name)
+            return kernels_table[0].get();
+    }
+    if (!strcmp(name, "auto")) {
+        size_t best = 0;
+        for (size_t i = 0; i < KERNELS_N; i++)
+            if (kernels_supported(i) &&
+                kernels_table[i].get()->accuracy != PLUMB_ACCURACY_QUANTIZED)
+                best = i;
+        return kernels_table[best].get();
+    }
+    char known[256];
+    for (size_t i = 0; i < KERNELS_N; i++) {
+        if (strcmp(name, kernels_table[i].name) != 0)
+            continue;
+        if (kernels_supported(i))
+            return kernels_table[i].get();
+        kernels_list(known, sizeof known, true);
+        err_set(err, "kernel set '%s'%s needs %s, which this CPU %s (usable here: %s)", name,
+                from, kernels_table[i].needs,
+                kernels_disabled(name) ? "has but PLUMB_KERNELS_DISABLE hides" : "lacks", known);
+        return NULL;
+    }
+    kernels_list(known, sizeof known, false);
+    err_set(err, "unknown kernel set '%s'%s (known: %s, auto)", name, from, known);
+    return NULL;
+}
+
+int kernels_resolve(const struct plumb_kernels *set, struct plumb_kernels *out,
+                    struct plumb_err *err)
+{
+    if (!set)
+        return err_set(err, "kernel set: none given");
+    if (set->abi != PLUMB_KERNELS_ABI)
+        return err_set(err, "kernel set '%s': built for kernel ABI %u, this plumb has ABI %d",
+                       set->name ? set->name : "(unnamed)", set->abi, PLUMB_KERNELS_ABI);
+    if (!set->name || !*set->name)
+        return err_set(err, "kernel set: it has no name");
+    if ((unsigned)set->accuracy > PLUMB_ACCURACY_QUANTIZED)
+        return err_set(err, "kernel set '%s': unknown accuracy class %d", set->name,
+                       (int)set->accuracy);
+    const struct plumb_kernels *s = kernels_scalar();
+    *out = *set;
+    for (int t = 0; t < PLUMB_KERNELS_MAX_TYPES; t++)
+        if (!out->matmul[t])
+            out->matmul[t] = s->matmul[t];
+    if (!out->rmsnorm)
+        out->rmsnorm = s->rmsnorm;
+    if (!out->rope)
+        out->rope = s->rope;
+    if (!out->softmax)
+        out->softmax = s->softmax;
+    if (!out->attention)
+        out->attention = s->attention;
+    if (!out->silu_mul)
+        out->silu_mul = s->silu_mul;
+    if (!out->add)
+        out->add = s->add;
+    return 0;
+}
