@@ -64,14 +64,15 @@ void json_end_object(struct json *j) { json_close(j, '}'); }
 void json_begin_array(struct json *j) { json_open(j, '['); }
 void json_end_array(struct json *j) { json_close(j, ']'); }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
-static size_t json_utf8_len(const unsigned char *s, size_t n)
+size_t json_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
-    unsigned c = s[0];
+    uint32_t c = s[0];
     size_t len;
-    unsigned min;
-    if (c < 0x80)
+    uint32_t min;
+    if (c < 0x80) {
+        *cp = c;
         return 1;
+    }
     if ((c & 0xe0) == 0xc0) { len = 2; min = 0x80; c &= 0x1f; }
     else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; c &= 0x0f; }
     else if ((c & 0xf8) == 0xf0) { len = 4; min = 0x10000; c &= 0x07; }
@@ -85,6 +86,7 @@ static size_t json_utf8_len(const unsigned char *s, size_t n)
     }
     if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
         return 0;
+    *cp = c;
     return len;
 }
 
@@ -111,7 +113,8 @@ static void json_escaped(FILE *fp, const char *s, size_t len)
             fprintf(fp, "\\u%04x", c);
             i++;
         } else {
-            size_t n = json_utf8_len(p + i, len - i);
+            uint32_t cp;
+            size_t n = json_utf8_decode(p + i, len - i, &cp);
             if (n == 0) {
                 fputs("\xef\xbf\xbd", fp); /* U+FFFD */
                 i++;

@@ -46,6 +46,11 @@ void json_f64(struct json *j, double v);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 
+/* Decode the UTF-8 sequence at s (n bytes available): its length (1-4) and
+ * code point, or 0 when it is invalid (truncated, overlong, a surrogate,
+ * past U+10FFFF). Shared with the other text writers (report.c). */
+size_t json_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
 /* Finish the document with a newline. Returns 0, or -1 if the stream had an
  * error (ferror). */
 int json_finish(struct json *j);
