@@ -7,11 +7,20 @@
  * returns when all are done. Work is split by the callee from i and n, so
  * which thread computes what is fixed: results never depend on scheduling.
  * A pool of 1 thread starts no threads.
+ *
+ * Waiting is spin-then-sleep: a worker that has just finished polls for the
+ * next job for a bounded number of pause instructions before it sleeps on a
+ * condition variable, and the caller polls for the last worker the same way.
+ * A decoded token runs a few hundred short parallel loops, and a futex wake
+ * per loop costs more than the gap between loops; the bound keeps an idle
+ * pool from burning a core, and a pool with more threads than the process
+ * has CPUs does not spin at all.
  */
 #ifndef PLUMB_POOL_H
 #define PLUMB_POOL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "err.h"
@@ -36,10 +45,11 @@ struct pool {
     pthread_mutex_t mu;
     pthread_cond_t go, done;
     bool sync_init;
-    unsigned long generation;  /* bumped for every pool_run */
-    int pending;               /* workers still running this generation */
-    bool stop;
-    pool_fn fn;
+    int spin;                  /* polls before sleeping; 0 if oversubscribed */
+    atomic_ulong generation;   /* bumped for every pool_run (release) */
+    atomic_int pending;        /* workers still running this generation */
+    atomic_bool stop;
+    pool_fn fn;                /* fn and ctx are published by generation */
     void *ctx;
 };
 
