@@ -17,15 +17,7 @@
 #include "mathfn.h"
 #include "scalar.h"
 
-/* ---- parallel pieces ---- */
-
-struct forward_matmul_job {
-    struct forward *f;
-    const struct model_weight *w;
-    float *out;          /* (n_tok, w->n_rows) */
-    const float *x;      /* (n_tok, w->n) */
-    int64_t n_tok;
-};
+/* ---- parallel pieces (forward.h: shared with the benchmark) ---- */
 
 static void forward_matmul_worker(void *ctx, int i, int n)
 {
@@ -33,48 +25,48 @@ static void forward_matmul_worker(void *ctx, int i, int n)
     const struct model_weight *w = job->w;
     long long r0, r1;
     pool_split(w->n_rows, i, n, &r0, &r1);
-    float *scratch = job->f->scratch + (int64_t)i * job->f->scratch_len;
-    job->f->k.matmul[w->type](job->out, w->n_rows, w->data, w->row_size, job->x, w->n, job->n_tok,
-                              r0, r1, scratch);
+    float *scratch = job->scratch + (int64_t)i * job->scratch_len;
+    job->k->matmul[w->type](job->out, w->n_rows, w->data, w->row_size, job->x, w->n, job->n_tok,
+                            r0, r1, scratch);
+}
+
+void forward_matmul_split(struct pool *pool, struct forward_matmul_job *job)
+{
+    pool_run(pool, forward_matmul_worker, job);
 }
 
 /* out (n_tok, W rows) = x (n_tok, W cols) @ W^T, rows split over threads */
 static void forward_matmul(struct forward *f, float *out, const struct model_weight *w,
                            const float *x, int64_t n_tok)
 {
-    struct forward_matmul_job job = {f, w, out, x, n_tok};
-    pool_run(&f->pool, forward_matmul_worker, &job);
+    struct forward_matmul_job job = {&f->k, w, out, x, n_tok, f->scratch, f->scratch_len};
+    forward_matmul_split(&f->pool, &job);
 }
-
-struct forward_attention_job {
-    struct forward *f;
-    int64_t layer;
-    int64_t pos0;
-    int64_t n_tok;
-};
 
 /* Each worker takes a share of the (token, head) pairs of the batch. */
 static void forward_attention_worker(void *ctx, int i, int n)
 {
     struct forward_attention_job *job = ctx;
-    struct forward *f = job->f;
-    const struct model *m = f->m;
-    int64_t n_heads = m->hp.n_heads;
+    int64_t n_heads = job->n_heads, q_dim = n_heads * job->head_dim;
     long long b, e;
     pool_split(job->n_tok * n_heads, i, n, &b, &e);
-    float *att = f->scratch + (int64_t)i * f->scratch_len;
-    const float *kc = f->key_cache + job->layer * f->n_ctx * m->kv_dim;
-    const float *vc = f->value_cache + job->layer * f->n_ctx * m->kv_dim;
-    float scale = 1.0f / sqrtf((float)m->head_dim);
+    float *att = job->scratch + (int64_t)i * job->scratch_len;
+    float scale = 1.0f / sqrtf((float)job->head_dim);
     for (long long th = b; th < e;) {
         int64_t t = th / n_heads;
         int64_t h0 = th % n_heads;
         int64_t h1 = h0 + (e - th) < n_heads ? h0 + (e - th) : n_heads;
         /* causal: token at pos0+t sees cache positions 0 .. pos0+t */
-        f->k.attention(f->att_out + t * m->q_dim, f->q + t * m->q_dim, kc, vc, job->pos0 + t + 1,
-                       n_heads, m->hp.n_kv_heads, m->head_dim, h0, h1, scale, att);
+        job->k->attention(job->out + t * q_dim, job->q + t * q_dim, job->key_cache,
+                          job->value_cache, job->pos0 + t + 1, n_heads, job->n_kv_heads,
+                          job->head_dim, h0, h1, scale, att);
         th += h1 - h0;
     }
+}
+
+void forward_attention_split(struct pool *pool, struct forward_attention_job *job)
+{
+    pool_run(pool, forward_attention_worker, job);
 }
 
 /* ---- taps ---- */
@@ -149,8 +141,13 @@ static int forward_ubatch(struct forward *f, const int32_t *tokens, int64_t n_to
         memcpy(vc, f->v_cur, (size_t)(n_tok * kv_dim) * sizeof(float));
 
         /* causal grouped-query attention over the cache */
-        struct forward_attention_job aj = {f, l, pos0, n_tok};
-        pool_run(&f->pool, forward_attention_worker, &aj);
+        struct forward_attention_job aj = {
+            .k = k, .out = f->att_out, .q = f->q,
+            .key_cache = f->key_cache + l * f->n_ctx * kv_dim,
+            .value_cache = f->value_cache + l * f->n_ctx * kv_dim,
+            .pos0 = pos0, .n_tok = n_tok, .n_heads = hp->n_heads, .n_kv_heads = hp->n_kv_heads,
+            .head_dim = hd, .scratch = f->scratch, .scratch_len = f->scratch_len};
+        forward_attention_split(&f->pool, &aj);
 
         /* output projection, residual */
         forward_matmul(f, f->xb, &L->wo, f->att_out, n_tok);

@@ -104,4 +104,42 @@ int forward_eval(struct forward *f, const int32_t *tokens, int64_t n, struct plu
 /* Logits (n_vocab floats) of the last token evaluated. */
 const float *forward_logits(const struct forward *f);
 
+/*
+ * The two operations forward_eval() splits over its thread pool, exported so
+ * that `plumb bench --ops` times exactly what a decoded token runs.
+ */
+
+/* A matrix product: out (n_tok, w->n_rows) = x (n_tok, w->n) @ W^T. */
+struct forward_matmul_job {
+    const struct plumb_kernels *k; /* resolved: no NULL entry */
+    const struct model_weight *w;
+    float *out;                    /* (n_tok, w->n_rows) */
+    const float *x;                /* (n_tok, w->n) */
+    int64_t n_tok;
+    float *scratch;                /* (pool threads, scratch_len) */
+    int64_t scratch_len;           /* >= w->n */
+};
+
+/* Run job on pool: worker i of n computes the rows pool_split(w->n_rows, i,
+ * n) gives it, with row i of the scratch. Returns when all are done. */
+void forward_matmul_split(struct pool *pool, struct forward_matmul_job *job);
+
+/* Causal attention of n_tok queries at positions pos0.. over one layer's
+ * cache (kernels.h: plumb_attention_fn). */
+struct forward_attention_job {
+    const struct plumb_kernels *k; /* resolved: no NULL entry */
+    float *out;                    /* (n_tok, n_heads*head_dim) */
+    const float *q;                /* (n_tok, n_heads*head_dim) */
+    const float *key_cache;        /* (pos0 + n_tok, n_kv_heads*head_dim) */
+    const float *value_cache;      /* (pos0 + n_tok, n_kv_heads*head_dim) */
+    int64_t pos0, n_tok;
+    int64_t n_heads, n_kv_heads, head_dim;
+    float *scratch;                /* (pool threads, scratch_len) */
+    int64_t scratch_len;           /* >= pos0 + n_tok */
+};
+
+/* Run job on pool: worker i of n takes the (token, head) pairs
+ * pool_split(n_tok*n_heads, i, n) gives it; the scale is 1/sqrt(head_dim). */
+void forward_attention_split(struct pool *pool, struct forward_attention_job *job);
+
 #endif

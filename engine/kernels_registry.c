@@ -6,6 +6,9 @@
  * support for the registers (xgetbv: a CPU can have AVX-512 that the OS does
  * not save on a context switch).
  *
+ * aarch64 needs no detection: NEON (Advanced SIMD) is part of its base
+ * architecture, so "neon" is supported wherever it is built.
+ *
  * PLUMB_KERNELS_DISABLE=avx512[,avx2...] makes this process treat the
  * listed sets as unsupported, as a CPU without them would: for testing the
  * fallback of "auto" and the refusal of an unsupported set on any machine.
@@ -16,12 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buildinfo.h"
 #include "cpu.h"
 #include "ggml_ref.h"
 #include "scalar.h"
 #if defined(__x86_64__)
 #include "avx2.h"
 #include "avx512.h"
+#endif
+#if defined(__aarch64__)
+#include "neon.h"
 #endif
 
 /* A built-in set: its table, and what the CPU must have to run it. */
@@ -55,9 +62,41 @@ static const struct kernels_entry kernels_table[] = {
     {kernels_avx2, "avx2", "AVX2, FMA and F16C", cpu_has_avx2},
     {kernels_avx512, "avx512", "AVX-512 F, BW and VL", kernels_has_avx512},
 #endif
+#if defined(__aarch64__)
+    {kernels_neon, "neon", "Advanced SIMD (NEON)", kernels_always},
+#endif
 };
 
 #define KERNELS_N (sizeof kernels_table / sizeof kernels_table[0])
+
+/* The built-in sets of the other architectures plumb builds for: absent
+ * from this binary, named so that asking for one says why it is missing. */
+static const struct kernels_foreign_entry {
+    const char *name;
+    const char *arch;
+    enum plumb_accuracy accuracy;
+} kernels_foreign_table[] = {
+#if !defined(__x86_64__)
+    {"avx2", "x86_64", PLUMB_ACCURACY_SIMD},
+    {"avx512", "x86_64", PLUMB_ACCURACY_SIMD},
+#endif
+#if !defined(__aarch64__)
+    {"neon", "aarch64", PLUMB_ACCURACY_SIMD},
+#endif
+};
+
+#define KERNELS_FOREIGN_N (sizeof kernels_foreign_table / sizeof kernels_foreign_table[0])
+
+const char *kernels_foreign(size_t i, const char **arch, enum plumb_accuracy *accuracy)
+{
+    if (i >= KERNELS_FOREIGN_N)
+        return NULL;
+    if (arch)
+        *arch = kernels_foreign_table[i].arch;
+    if (accuracy)
+        *accuracy = kernels_foreign_table[i].accuracy;
+    return kernels_foreign_table[i].name;
+}
 
 size_t kernels_count(void)
 {
@@ -135,6 +174,15 @@ const struct plumb_kernels *kernels_get(const char *name, struct plumb_err *err)
         err_set(err, "kernel set '%s'%s needs %s, which this CPU %s (usable here: %s)", name,
                 from, kernels_table[i].needs,
                 kernels_disabled(name) ? "has but PLUMB_KERNELS_DISABLE hides" : "lacks", known);
+        return NULL;
+    }
+    for (size_t i = 0; i < KERNELS_FOREIGN_N; i++) {
+        if (strcmp(name, kernels_foreign_table[i].name) != 0)
+            continue;
+        kernels_list(known, sizeof known, true);
+        err_set(err, "kernel set '%s'%s is built only for %s; this plumb is built for %s "
+                     "(usable here: %s)", name, from, kernels_foreign_table[i].arch,
+                buildinfo_arch(), known);
         return NULL;
     }
     kernels_list(known, sizeof known, false);

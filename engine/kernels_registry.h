@@ -28,10 +28,20 @@ const struct plumb_kernels *kernels_at(size_t i);
 bool kernels_supported(size_t i);
 
 /*
+ * The built-in sets of other CPU architectures, which this binary does not
+ * contain ("neon" in an x86-64 build; "avx2" and "avx512" in an aarch64
+ * one): the name of the i-th, with *arch set to the architecture it is
+ * built for ("aarch64", "x86_64") and *accuracy to its class (either may
+ * be NULL); NULL past the last.
+ */
+const char *kernels_foreign(size_t i, const char **arch, enum plumb_accuracy *accuracy);
+
+/*
  * The set called name: "scalar", "avx2", "avx512", "neon", or "auto" (the
  * best supported). NULL name means the PLUMB_KERNELS environment variable,
  * or "scalar" when it is unset. Errors: an unknown name (listing the known
- * ones), or a set this CPU cannot run.
+ * ones), a set of another architecture (kernels_foreign), or a set this CPU
+ * cannot run.
  */
 const struct plumb_kernels *kernels_get(const char *name, struct plumb_err *err);
 

@@ -505,16 +505,18 @@ int yamlin_read_float(struct yamlin *y, const char *key, float *out)
     if (yamlin_number_text(y, key, buf, &o, &zero_text) < 0)
         return -1;
     int line = yamlin_line(y);
-    errno = 0;
     char *end = NULL;
     float x = strtof(buf, &end);
     if (end != buf + o)
         return yamlin_fail(y, line, key, "expected a finite decimal number, found %s",
                            yamlin_found(y, found));
     /* Overflow gives Inf; underflow a zero or subnormal from non-zero text.
-     * Neither is a value a file means. */
-    if (!isfinite(x) || (errno == ERANGE && !(x == 0.0f && zero_text)) ||
-        (!zero_text && x < FLT_MIN && x > -FLT_MIN))
+     * Neither is a value a file means. The result decides, not errno:
+     * text just below the smallest normal that rounds up to it sets ERANGE
+     * on CPUs that detect tininess before rounding (aarch64) and not on
+     * those that detect it after (x86-64), and the same file must read the
+     * same everywhere. */
+    if (!isfinite(x) || (!zero_text && x < FLT_MIN && x > -FLT_MIN))
         return yamlin_fail(y, line, key, "%s is out of range for a float", yamlin_found(y, found));
     *out = x;
     return 0;
@@ -530,14 +532,12 @@ int yamlin_read_double(struct yamlin *y, const char *key, double *out)
     if (yamlin_number_text(y, key, buf, &o, &zero_text) < 0)
         return -1;
     int line = yamlin_line(y);
-    errno = 0;
     char *end = NULL;
     double x = strtod(buf, &end);
     if (end != buf + o)
         return yamlin_fail(y, line, key, "expected a finite decimal number, found %s",
                            yamlin_found(y, found));
-    if (!isfinite(x) || (errno == ERANGE && !(x == 0.0 && zero_text)) ||
-        (!zero_text && x < DBL_MIN && x > -DBL_MIN))
+    if (!isfinite(x) || (!zero_text && x < DBL_MIN && x > -DBL_MIN)) /* as for float */
         return yamlin_fail(y, line, key, "%s is out of range for a double", yamlin_found(y, found));
     *out = x;
     return 0;

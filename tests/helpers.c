@@ -28,6 +28,33 @@ static void read_all(int fd, char **buf, size_t *len, size_t *cap)
     (*buf)[*len] = '\0';
 }
 
+void exec_plumb(const char *const *argv)
+{
+    const char *qemu = getenv("PLUMB_TEST_QEMU");
+    int n = 0, q = qemu && *qemu;
+    while (argv[n])
+        n++;
+    char **args = calloc((size_t)n + 2, sizeof *args);
+    if (!args)
+        return;
+    if (q)
+        args[0] = (char *)qemu;
+    args[q] = (char *)PLUMB_BUILD_DIR "/plumb";
+    for (int i = 1; i < n; i++)
+        args[q + i] = (char *)argv[i];
+    execv(args[0], args);
+    free(args);
+}
+
+const char *plumb_command(void)
+{
+    static char cmd[4096];
+    const char *qemu = getenv("PLUMB_TEST_QEMU");
+    snprintf(cmd, sizeof cmd, "%s%s%s", qemu && *qemu ? qemu : "", qemu && *qemu ? " " : "",
+             PLUMB_BUILD_DIR "/plumb");
+    return cmd;
+}
+
 void run_plumb(struct run_result *r, const char *const *argv)
 {
     memset(r, 0, sizeof *r);
@@ -40,14 +67,7 @@ void run_plumb(struct run_result *r, const char *const *argv)
         dup2(pe[1], 2);
         close(po[0]);
         close(pe[0]);
-        int n = 0;
-        while (argv[n])
-            n++;
-        char **args = calloc((size_t)n + 1, sizeof *args);
-        args[0] = (char *)PLUMB_BUILD_DIR "/plumb";
-        for (int i = 1; i < n; i++)
-            args[i] = (char *)argv[i];
-        execv(args[0], args);
+        exec_plumb(argv);
         _exit(127);
     }
     close(po[1]);
@@ -175,6 +195,125 @@ int write_file(const char *path, const void *data, size_t len)
         return -1;
     size_t w = fwrite(data, 1, len, f);
     return (fclose(f) == 0 && w == len) ? 0 : -1;
+}
+
+/* ---- a strict JSON reader that only says yes or no ---- */
+
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *json_value(const char *p, int depth);
+
+static const char *json_string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    for (;;) {
+        unsigned char c = (unsigned char)*p++;
+        if (c == '"')
+            return p;
+        if (c < 0x20)
+            return NULL; /* also the end of the text */
+        if (c != '\\')
+            continue;
+        c = (unsigned char)*p++;
+        if (c == 'u') {
+            for (int i = 0; i < 4; i++, p++)
+                if (!*p || !strchr("0123456789abcdefABCDEF", *p))
+                    return NULL;
+        } else if (!c || !strchr("\"\\/bfnrt", c)) {
+            return NULL;
+        }
+    }
+}
+
+static const char *json_number(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return NULL;
+    if (*p == '.') {
+        p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return p;
+}
+
+/* The members of an object (close '}') or the elements of an array (']'). */
+static const char *json_items(const char *p, char close, int depth)
+{
+    p = json_ws(p);
+    if (*p == close)
+        return p + 1;
+    for (;;) {
+        if (close == '}') {
+            p = json_string(json_ws(p));
+            if (!p)
+                return NULL;
+            p = json_ws(p);
+            if (*p++ != ':')
+                return NULL;
+        }
+        p = json_value(p, depth + 1);
+        if (!p)
+            return NULL;
+        p = json_ws(p);
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+    }
+}
+
+static const char *json_value(const char *p, int depth)
+{
+    if (depth > 64)
+        return NULL;
+    p = json_ws(p);
+    switch (*p) {
+    case '{':
+        return json_items(p + 1, '}', depth);
+    case '[':
+        return json_items(p + 1, ']', depth);
+    case '"':
+        return json_string(p);
+    case 't':
+        return strncmp(p, "true", 4) ? NULL : p + 4;
+    case 'f':
+        return strncmp(p, "false", 5) ? NULL : p + 5;
+    case 'n':
+        return strncmp(p, "null", 4) ? NULL : p + 4;
+    default:
+        return json_number(p);
+    }
+}
+
+int json_valid(const char *s)
+{
+    const char *end = json_value(s, 0);
+    return end && *json_ws(end) == '\0';
 }
 
 uint64_t test_rand(uint64_t *state)

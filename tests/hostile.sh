@@ -827,8 +827,10 @@ STDOUT=/dev/full reject "tokenize, stdout full" stdout "No space left|write fail
 STDOUT=/dev/full reject "run, stdout full" stdout "No space left|write failed" -- run -m "$GQA" -p hello -n 4
 STDOUT=/dev/full reject "compare, stdout full" stdout "No space left|write failed" -- compare "$DUMP" "$DUMP"
 STDOUT=/dev/full reject "check, stdout full" stdout "No space left|write failed" -- check --suite "$C/s.yaml" --cache "$W/cache"
-STDOUT=/dev/full reject "bench, stdout full" stdout "No space left|write failed" -- bench -m "$GQA" --reps 1 --prompt 2 --decode 2
-STDOUT=/dev/full reject "bench --json, stdout full" stdout "No space left|write failed" -- bench -m "$GQA" --reps 1 --prompt 2 --decode 2 --json
+STDOUT=/dev/full reject "bench, stdout full" stdout "No space left|write failed" -- bench -m "$GQA" --reps 1 --prompt 2 --decode 2 --bw-size 8
+STDOUT=/dev/full reject "bench --json, stdout full" stdout "No space left|write failed" -- bench -m "$GQA" --reps 1 --prompt 2 --decode 2 --bw-size 8 --json
+STDOUT=/dev/full reject "bench --ops, stdout full" stdout "No space left|write failed" -- bench --ops --op add --reps 1 --bw-size 8
+STDOUT=/dev/full reject "bench --ops --json, stdout full" stdout "No space left|write failed" -- bench --ops --op add --reps 1 --bw-size 8 --json
 STDOUT=/dev/full reject "--help, stdout full" stdout "No space left|write failed" -- --help
 
 # ======== kernels --plugin (once the command exists) ========

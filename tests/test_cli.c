@@ -160,8 +160,8 @@ Test(cli, full_disk_leaves_the_old_file_and_no_temporary)
     char out[512], cmd[2048];
     snprintf(out, sizeof out, "%s/model.gguf", dir);
     write_file(out, "old", 3);
-    snprintf(cmd, sizeof cmd, "ulimit -f 64; exec %s/plumb gen fixtures/gqa.yaml -o %s 2>%s/err",
-             PLUMB_BUILD_DIR, out, dir);
+    snprintf(cmd, sizeof cmd, "ulimit -f 64; exec %s gen fixtures/gqa.yaml -o %s 2>%s/err",
+             plumb_command(), out, dir);
     int st = system(cmd);
     cr_assert(not(eq(int, st, 0)));
     size_t len;
@@ -186,7 +186,7 @@ static int run_redirected(const char *dir, const char *args, const char *out, ch
 {
     char cmd[4096], errpath[600];
     snprintf(errpath, sizeof errpath, "%s/err", dir);
-    snprintf(cmd, sizeof cmd, "exec %s/plumb %s >%s 2>%s", PLUMB_BUILD_DIR, args, out, errpath);
+    snprintf(cmd, sizeof cmd, "exec %s %s >%s 2>%s", plumb_command(), args, out, errpath);
     int st = system(cmd);
     *msg = read_file(errpath, NULL);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;

@@ -148,18 +148,22 @@ Test(cli_engine, a_model_of_another_architecture_is_refused)
                 "general.architecture is 'gpt2'; plumb runs 'llama'");
 }
 
-Test(cli_engine, bench_reports_speed_memory_and_the_yardstick)
+Test(cli_engine, bench_reports_speed_memory_the_yardstick_and_the_roofline)
 {
     /* figures only: speed targets are checked by running plumb bench, never
      * asserted by a test on a shared machine */
     char *dir = make_temp_dir();
     char *model = fixture(dir, "gqa");
     struct run_result r;
-    run_plumb(&r, (const char *[]){"plumb", "bench", "-m", model, "--reps", "1", "--json", NULL});
+    run_plumb(&r, (const char *[]){"plumb", "bench", "-m", model, "--reps", "1", "--bw-size", "8",
+                                   "--json", NULL});
     cr_assert(eq(int, r.status, 0), "%s", r.err);
+    cr_assert(json_valid(r.out), "%s", r.out);
     const char *keys[] = {"\"prompt_tokens_per_s\"", "\"decode_tokens_per_s\"", "\"decode_gb_per_s\"",
                           "\"yardstick_tokens_per_s\"", "\"peak_rss_bytes\"", "\"kv_bytes\"",
-                          "\"prompt_tokens\": 16", "\"decode_tokens\": 16"};
+                          "\"prompt_tokens\": 16", "\"decode_tokens\": 16",
+                          "\"decode_pct_of_read_bandwidth\"", "\"read_bandwidth_gb_per_s\"",
+                          "\"read_bandwidth_bytes\": 8388608"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         cr_assert(not(eq(ptr, strstr(r.out, keys[i]), NULL)), "%s in %s", keys[i], r.out);
     /* bytes per token: 2 layers of (64x64 q, 64x16 k, v, 64x64 o, 3 x 64x160) f32, the

@@ -215,8 +215,8 @@ Test(cli_harness, an_interrupted_update_leaves_every_golden_whole)
             int devnull = open("/dev/null", O_WRONLY);
             dup2(devnull, 1);
             dup2(devnull, 2);
-            execl(PLUMB_BUILD_DIR "/plumb", "plumb", "check", "--suite", suite, "--cache", cache,
-                  "--update-golden", "--perturb", "l_out-0=1.5", (char *)NULL);
+            exec_plumb((const char *[]){"plumb", "check", "--suite", suite, "--cache", cache,
+                                        "--update-golden", "--perturb", "l_out-0=1.5", NULL});
             _exit(127);
         }
         struct timespec ts = {0, delay_ms * 1000000L};

@@ -771,7 +771,48 @@ Test(kernels_registry, scalar_comes_first_and_names_are_unique_and_resolvable)
     cr_assert(eq(str, (char *)kernels_at(1)->name, "ggml"));
     cr_assert(eq(str, (char *)kernels_at(2)->name, "avx2"));
     cr_assert(eq(str, (char *)kernels_at(3)->name, "avx512"));
+#elif defined(__aarch64__)
+    cr_assert(eq(sz, kernels_count(), 3));
+    cr_assert(eq(str, (char *)kernels_at(1)->name, "ggml"));
+    cr_assert(eq(str, (char *)kernels_at(2)->name, "neon"));
+    cr_assert(kernels_supported(2), "NEON is part of every aarch64 CPU");
+    cr_assert(eq(ptr, (void *)kernels_get("auto", NULL), (void *)kernels_at(2)));
 #endif
+}
+
+/* The sets of the other architectures are named, not built: asking for one
+ * says which architecture it is for, and the commands refuse it in one line. */
+Test(kernels_registry, a_set_of_another_architecture_is_refused_naming_its_architecture)
+{
+    const char *arch = NULL;
+    enum plumb_accuracy acc = PLUMB_ACCURACY_EXACT;
+    const char *name = kernels_foreign(0, &arch, &acc);
+    cr_assert(not(eq(ptr, (void *)name, NULL)), "every build lacks some architecture's set");
+    cr_assert(eq(int, acc, PLUMB_ACCURACY_SIMD));
+    for (size_t f = 0; kernels_foreign(f, NULL, NULL); f++)
+        for (size_t i = 0; i < kernels_count(); i++)
+            cr_assert(strcmp(kernels_at(i)->name, kernels_foreign(f, NULL, NULL)) != 0);
+    struct plumb_err err = {{0}};
+    cr_assert(eq(ptr, (void *)kernels_get(name, &err), NULL));
+    char want[128];
+    snprintf(want, sizeof want, "kernel set '%s' is built only for %s; this plumb is built for ", name,
+             arch);
+    cr_assert(not(eq(ptr, strstr(err.msg, want), NULL)), "%s", err.msg);
+    cr_assert(not(eq(ptr, strstr(err.msg, "usable here: scalar"), NULL)), "%s", err.msg);
+
+    struct run_result r;
+    run_plumb(&r, (const char *[]){"plumb", "check", "--kernels", name, NULL});
+    cr_assert(eq(int, r.status, 2), "%s", r.err);
+    cr_assert(eq(int, count_lines(r.err), 1), "%s", r.err);
+    cr_assert(not(eq(ptr, strstr(r.err, want), NULL)), "%s", r.err);
+    run_free(&r);
+    run_plumb(&r, (const char *[]){"plumb", "kernels", "list", NULL});
+    cr_assert(eq(int, r.status, 0), "%s", r.err);
+    char row[128];
+    snprintf(row, sizeof row, "\n%-8s %-14s %-10s (in %s builds only)\n", name, "not built", "simd",
+             arch);
+    cr_assert(not(eq(ptr, strstr(r.out, row), NULL)), "%s", r.out);
+    run_free(&r);
 }
 
 Test(kernels_registry, auto_is_the_best_supported_set)
@@ -934,6 +975,11 @@ Test(kernels_simd, avx512_passes_the_suite_under_the_simd_policy, .timeout = 300
     end_to_end("avx512");
 }
 
+Test(kernels_simd, neon_passes_the_suite_under_the_simd_policy, .timeout = 300)
+{
+    end_to_end("neon");
+}
+
 Test(kernels_simd, avx2_dumps_are_the_same_for_any_thread_count, .timeout = 300)
 {
     thread_invariance("avx2");
@@ -942,6 +988,11 @@ Test(kernels_simd, avx2_dumps_are_the_same_for_any_thread_count, .timeout = 300)
 Test(kernels_simd, avx512_dumps_are_the_same_for_any_thread_count, .timeout = 300)
 {
     thread_invariance("avx512");
+}
+
+Test(kernels_simd, neon_dumps_are_the_same_for_any_thread_count, .timeout = 300)
+{
+    thread_invariance("neon");
 }
 
 Test(kernels_registry, the_commands_take_kernels_and_refuse_bad_names)

@@ -18,6 +18,7 @@
 
 TestSuite(quant_simd, .timeout = 60);
 
+#if defined(__x86_64__)
 static float rand_float(uint64_t *st)
 {
     uint64_t r = test_rand(st);
@@ -25,6 +26,7 @@ static float rand_float(uint64_t *st)
     int e = (int)((r >> 8) % 60) - 30;                                     /* 2^-30 .. 2^29 */
     return ldexpf(u, e);
 }
+#endif
 
 Test(quant_simd, avx2_q8_0_matches_the_reference_bytes)
 {

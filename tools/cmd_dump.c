@@ -29,8 +29,9 @@ static void dump_help(void)
            "  -p, --prompt TEXT    text, tokenized with the model's tokenizer (BOS added)\n"
            "  -o, --output FILE    where to write the dump (.gguf.gz)\n"
            "  --threads N          threads (default 1; the dump is the same for any N)\n"
-           "  --kernels NAME       kernel set: scalar, avx2, avx512 or auto (the best this\n"
-           "                       CPU runs); default $PLUMB_KERNELS, else scalar\n");
+           "  --kernels NAME       kernel set: scalar, avx2 or avx512 (x86-64), neon\n"
+           "                       (aarch64), or auto (the best this CPU runs); default\n"
+           "                       $PLUMB_KERNELS, else scalar ('plumb kernels list')\n");
 }
 
 /* Parse "1,2,3" into a malloc'd array. */

@@ -26,7 +26,8 @@ static void kernels_help(void)
            "                           [--no-e2e] [--seed N] [--timeout S] [--in-process]\n"
            "                           [--suite S.yaml] [--cache DIR] [--threads N]\n\n"
            "list: the kernel sets built into plumb, whether this CPU runs them, their\n"
-           "accuracy class and the operations each overrides.\n\n"
+           "accuracy class and the operations each overrides; then the sets of the\n"
+           "other CPU architectures, which this build does not contain.\n\n"
            "check: run every operation the set fills against the scalar specification\n"
            "over a sweep of shapes (tails, 1, primes, 4096, row ranges, batches of 1, 3\n"
            "and 32 tokens, unaligned pointers, large and near-zero inputs), with guard\n"
@@ -59,6 +60,13 @@ static int kernels_list(void)
         printf("%-8s %-14s %-10s %s\n", k->name, kernels_supported(i) ? "supported" : "not supported",
                kcheck_accuracy_name(k->accuracy),
                k == kernels_scalar() ? "(the specification: every operation)" : ops);
+    }
+    const char *name, *arch;
+    enum plumb_accuracy acc;
+    for (size_t i = 0; (name = kernels_foreign(i, &arch, &acc)); i++) {
+        char where[64];
+        snprintf(where, sizeof where, "(in %s builds only)", arch);
+        printf("%-8s %-14s %-10s %s\n", name, "not built", kcheck_accuracy_name(acc), where);
     }
     return CLI_OK;
 }

@@ -34,8 +34,9 @@ static void run_help(void)
            "  --min-p P          drop tokens below P * the top probability (default 0.05)\n"
            "  --seed S           sampler seed (default 0)\n"
            "  --threads N        threads (default 1)\n"
-           "  --kernels NAME     kernel set: scalar, avx2, avx512 or auto (the best this\n"
-           "                     CPU runs); default $PLUMB_KERNELS, else scalar\n");
+           "  --kernels NAME     kernel set: scalar, avx2 or avx512 (x86-64), neon\n"
+           "                     (aarch64), or auto (the best this CPU runs); default\n"
+           "                     $PLUMB_KERNELS, else scalar ('plumb kernels list')\n");
 }
 
 static double run_now(void)

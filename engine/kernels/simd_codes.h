@@ -15,7 +15,9 @@
  * the codes are integers (bit-exact), the scales are the same float
  * products, and the caller multiplies and adds with separate roundings (no
  * FMA), so a dequantized element is bit-identical to quants.c's. The block
- * layouts are drawn in quants.c; offsets below are bytes into a block.
+ * layouts are drawn in quants.c; offsets below are bytes into a block. The
+ * formats' sizes and scale layout are simd_blocks.h's; simd_codes_neon.h is
+ * the same reader for aarch64.
  *
  * What it is not: an accumulation. simd_ops.h turns codes into float
  * vectors and dot products.
@@ -27,20 +29,8 @@
 #define PLUMB_SIMD_CODES_H
 
 #include <immintrin.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <string.h>
 
-#include "dtype.h"
-
-#define SIMD_INLINE static inline __attribute__((always_inline))
-
-/* A block's float scales, per half-group (legacy formats use index 0 only,
- * Q4_K/Q5_K one per sub-block of 32, Q6_K one per sub-block of 16). */
-struct simd_scales {
-    float scale[16];
-    float bias[16];
-};
+#include "simd_blocks.h"
 
 SIMD_INLINE float simd_f16(const uint8_t *p)
 {
@@ -49,84 +39,20 @@ SIMD_INLINE float simd_f16(const uint8_t *p)
     return _cvtsh_ss(h); /* F16C: bit-exact with dtype_fp16_to_fp32, NaN quieted as there */
 }
 
-SIMD_INLINE uint32_t simd_u32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 SIMD_INLINE __m128i simd_load16(const uint8_t *p)
 {
     return _mm_loadu_si128((const __m128i *)(const void *)p);
 }
 
-/* Bytes per block and elements per block. The plain float types are read in
- * groups of 32 elements, treated as blocks here. */
-SIMD_INLINE size_t simd_block_bytes(int type)
-{
-    switch (type) {
-    case PLUMB_TYPE_F32: return 128;
-    case PLUMB_TYPE_F16: return 64;
-    case PLUMB_TYPE_BF16: return 64;
-    case PLUMB_TYPE_Q4_0: return 18;
-    case PLUMB_TYPE_Q4_1: return 20;
-    case PLUMB_TYPE_Q5_0: return 22;
-    case PLUMB_TYPE_Q5_1: return 24;
-    case PLUMB_TYPE_Q8_0: return 34;
-    case PLUMB_TYPE_Q4_K: return 144;
-    case PLUMB_TYPE_Q5_K: return 176;
-    case PLUMB_TYPE_Q6_K: return 210;
-    default: return 0;
-    }
-}
-
-SIMD_INLINE int simd_block_elems(int type)
-{
-    return type == PLUMB_TYPE_Q4_K || type == PLUMB_TYPE_Q5_K || type == PLUMB_TYPE_Q6_K ? 256 : 32;
-}
-
-SIMD_INLINE bool simd_is_float(int type)
-{
-    return type == PLUMB_TYPE_F32 || type == PLUMB_TYPE_F16 || type == PLUMB_TYPE_BF16;
-}
-
-/* Types whose element adds a bias (a minimum) after the scaling. */
-SIMD_INLINE bool simd_has_bias(int type)
-{
-    return type == PLUMB_TYPE_Q4_1 || type == PLUMB_TYPE_Q5_1 || type == PLUMB_TYPE_Q4_K ||
-           type == PLUMB_TYPE_Q5_K;
-}
-
-/* The index into simd_scales of half-group hg. */
-SIMD_INLINE int simd_scale_index(int type, int hg)
-{
-    switch (type) {
-    case PLUMB_TYPE_Q4_K:
-    case PLUMB_TYPE_Q5_K: return hg >> 1;
-    case PLUMB_TYPE_Q6_K: return hg;
-    default: return 0;
-    }
-}
-
-/*
- * Q4_K/Q5_K's twelve scale bytes (quants.c: unpack_scale_min) unpacked four
- * sub-blocks at a time: with a, b, c the three little-endian words,
- *   sc[0..3] = a & 63            mn[0..3] = b & 63
- *   sc[4..7] = (c & 15) | (a >> 6) << 4
- *   mn[4..7] = (c >> 4) | (b >> 6) << 4        (per byte)
- * Then step = d * sc and offset = dmin * mn as quants_dequant_q4_k has them;
- * the bias is -offset (a - b == a + (-b) exactly in IEEE arithmetic).
- */
+/* Q4_K/Q5_K's scales and minimums (simd_k_scale_words) four sub-blocks at
+ * a time: step = d * sc, bias = -(dmin * mn). */
 SIMD_INLINE void simd_setup_k(const uint8_t *blk, struct simd_scales *s)
 {
     const float d = simd_f16(blk), dmin = simd_f16(blk + 2);
-    const uint32_t a = simd_u32(blk + 4), b = simd_u32(blk + 8), c = simd_u32(blk + 12);
-    const uint32_t sc_lo = a & 0x3f3f3f3fu, mn_lo = b & 0x3f3f3f3fu;
-    const uint32_t sc_hi = (c & 0x0f0f0f0fu) | ((a >> 6) & 0x03030303u) << 4;
-    const uint32_t mn_hi = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 6) & 0x03030303u) << 4;
-    const __m128i sc8 = _mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo);
-    const __m128i mn8 = _mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo);
+    uint32_t sc_w[2], mn_w[2];
+    simd_k_scale_words(blk, sc_w, mn_w);
+    const __m128i sc8 = _mm_set_epi32(0, 0, (int)sc_w[1], (int)sc_w[0]);
+    const __m128i mn8 = _mm_set_epi32(0, 0, (int)mn_w[1], (int)mn_w[0]);
     const __m128 dv = _mm_set1_ps(d), mv = _mm_set1_ps(dmin);
     const __m128 sign = _mm_set1_ps(-0.0f); /* negation flips the sign bit only, as -x does */
     for (int k = 0; k < 8; k += 4) {

@@ -1,24 +1,32 @@
 /*
- * simd_ops.h: the x86 SIMD kernel bodies, written once against a small
- * vector layer that avx2.c (two 8-lane registers per vector of 16 floats)
- * and avx512.c (one 16-lane register) each define before including this
- * file. Everything here is static; each including file compiles it with its
- * own target flags. Not a public header.
+ * simd_ops.h: the SIMD kernel bodies, written once against a small vector
+ * layer that avx2.c (two 8-lane registers per vector of 16 floats),
+ * avx512.c (one 16-lane register) and neon.c (four 4-lane registers) each
+ * define before including this file, after including their reader of the
+ * block formats (simd_codes.h on x86, simd_codes_neon.h on aarch64).
+ * Everything here is static; each including file compiles it with its own
+ * target flags. Not a public header.
  *
  * The vector layer (names the including file must define):
  *   vhalf            16 floats; vh_loadu/vh_storeu/vh_set1/vh_add/vh_sub/
  *                    vh_mul (each one IEEE rounding per lane), vh_fma (a*b+c,
  *                    one rounding), vh_max (a > b ? a : b per lane, so a NaN
  *                    in a is skipped), vh_hmax, vh_outside (any lane outside
- *                    [lo, hi] or NaN), vh_from_i8 (16 int8 codes, exact),
+ *                    [lo, hi] or NaN), vh_from_i8 (the 16 int8 codes
+ *                    simd_codes returns, exact),
  *                    vh_from_f16/vh_from_bf16 (16 values, exact),
  *                    vh_swap_pairs, vh_dup_pairs, vh_negate_even (RoPE)
- *   struct vacc      one dot product's partial sums: two registers; element
- *                    i of a 32-element group goes to register (i / W) % 2
- *                    (W = lanes per register), lane i % W. vacc_zero,
+ *   struct vacc      one dot product's partial sums, P of them: element i
+ *                    of every 32-element group goes to partial sum i % P
+ *                    (P = 16 for avx2, two 8-lane registers, and neon,
+ *                    four 4-lane registers; 32 for avx512, two 16-lane
+ *                    registers, one per half-group). vacc_zero,
  *                    vacc_fma(a, h, w, x) for half-group h (elements 16h..
- *                    16h+15 of the group), vacc_sum (a fixed tree: the two
- *                    registers added, then halves of the register folded).
+ *                    16h+15 of the group), vacc_sum (a fixed tree: for
+ *                    avx2 and avx512 the two registers added, then halves
+ *                    of the register folded; neon folds its four registers
+ *                    to the same tree as avx2, so the two give the same
+ *                    bits).
  *   vdbl, VD_PER_HALF  doubles; vd_set1/add/sub/mul/div/neg, vd_widen (a
  *                    vhalf to VD_PER_HALF vdbl), vh_narrow (back, rounding
  *                    to nearest even), vd_round_pow2 (k = (int)(kd +- 0.5)
@@ -34,7 +42,7 @@
  * Numerics (the accuracy class SIMD; tests/test_kernels.c pins every claim):
  * - matmul: out[t, r] is one dot product of the dequantized row with token
  *   t's activations. The row's first n_vec = (n rounded down to 32) elements
- *   are summed in 2*W lane-wise partial sums with FMA, in index order within
+ *   are summed in P lane-wise partial sums with FMA, in index order within
  *   each lane, then added by vacc_sum's fixed tree; the remaining n - n_vec
  *   elements (plain float types only: quantized rows are whole blocks) are
  *   summed by scalar_dot, the spec, and added last. Dequantized weights are
@@ -64,7 +72,6 @@
 
 #include "mathfn.h"
 #include "scalar.h"
-#include "simd_codes.h"
 
 #define SIMD_GROUP 32  /* elements per group: two half-groups of 16 */
 #define SIMD_TB 32     /* batch path: tokens whose sums stay in memory at once */
@@ -495,11 +502,12 @@ SIMD_INLINE size_t simd_chunk_bytes(int type, int64_t k)
     return (size_t)(k / simd_block_elems(type)) * simd_block_bytes(type);
 }
 
-/* Ask for `bytes` at p into the cache. */
+/* Ask for `bytes` at p into the cache (for reading, kept in every level:
+ * x86's prefetcht0, aarch64's prfm pldl1keep). */
 static void simd_prefetch(const uint8_t *p, size_t bytes)
 {
     for (size_t off = 0; off < bytes; off += 64)
-        _mm_prefetch((const char *)(p + off), _MM_HINT_T0);
+        __builtin_prefetch(p + off, 0, 3);
 }
 
 /* One type's dequantizer for the batch path (specialized per type). */
