@@ -200,6 +200,15 @@ static int check_case(const struct check_options *o, const struct suite *suite,
             tokenizer_encode(&tok, c->prompt, strlen(c->prompt), true, &ids, &n_ids, err) != 0)
             goto done;
     } else {
+        /* Name the suite line, not the generated fixture: the ids are the
+         * suite's, and the cached fixture is a file the user never wrote. */
+        for (int64_t j = 0; j < c->n_tokens; j++)
+            if (c->tokens[j] >= m.hp.n_vocab) {
+                err_set(err, "%s:%d: %s: tokens[%lld]: token id %d is out of range 0..%lld (the vocabulary of %s)",
+                        suite->path, c->line, c->name, (long long)j, (int)c->tokens[j],
+                        (long long)m.hp.n_vocab - 1, c->fixture);
+                goto done;
+            }
         n_ids = (size_t)c->n_tokens;
         ids = malloc(n_ids * sizeof *ids);
         if (!ids) {

@@ -316,3 +316,37 @@ Test(cli_harness, compare_reports_taps_and_exit_codes)
     cr_assert(eq(int, count_lines(r.err), 1), "%s", r.err);
     run_free(&r);
 }
+
+Test(cli_harness, a_token_id_beyond_the_vocabulary_is_named_at_its_suite_line)
+{
+    unsetenv("CI");
+    struct run_result r;
+    char *dir = make_temp_dir();
+    char cwd[1024], text[8192], suite[2048];
+    cr_assert(not(eq(ptr, getcwd(cwd, sizeof cwd), NULL)));
+    /* gqa.yaml has a 512-token vocabulary: 512 is one past its last id. */
+    snprintf(text, sizeof text,
+             "golden_dir: golden\n"
+             "cases:\n"
+             "  - name: fine\n"
+             "    fixture: %s/fixtures/gqa.yaml\n"
+             "    tokens: [1, 511]\n"
+             "    policy: %s/fixtures/policies/exact.yaml\n"
+             "  - name: beyond\n"
+             "    fixture: %s/fixtures/gqa.yaml\n"
+             "    tokens: [1, 5, 512]\n"
+             "    policy: %s/fixtures/policies/exact.yaml\n",
+             cwd, cwd, cwd, cwd);
+    snprintf(suite, sizeof suite, "%s/suite.yaml", dir);
+    write_file(suite, text, strlen(text));
+    check(&r, dir, suite, (const char *[]){"--record", NULL});
+    cr_assert(eq(int, r.status, 2), "%s%s", r.out, r.err);
+    char want[4096];
+    snprintf(want, sizeof want,
+             "%s:7: beyond: tokens[2]: token id 512 is out of range 0..511 (the vocabulary of %s/fixtures/gqa.yaml)",
+             suite, cwd);
+    cr_assert(not(eq(ptr, strstr(r.out, want), NULL)), "want '%s' in:\n%s%s", want, r.out, r.err);
+    run_free(&r);
+    rm_tree(dir);
+    free(dir);
+}
