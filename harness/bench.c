@@ -122,7 +122,7 @@ int bench_model(const struct bench_options *o, struct bench_result *r, struct pl
     int n_prompt = o->n_prompt > 0 ? o->n_prompt : 32;
     int n_decode = o->n_decode > 0 ? o->n_decode : 16;
     int reps = o->reps > 0 ? o->reps : 3;
-    double *pp = NULL, *tg = NULL, *plain = NULL;
+    double *pp = NULL, *tg = NULL, *phase = NULL, *plain = NULL;
     int32_t *tokens = NULL;
     float *x = NULL, *out = NULL;
     int rc = -1;
@@ -148,9 +148,10 @@ int bench_model(const struct bench_options *o, struct bench_result *r, struct pl
         goto done;
     pp = calloc((size_t)reps, sizeof *pp);
     tg = calloc((size_t)(reps * n_decode), sizeof *tg);
+    phase = calloc((size_t)reps, sizeof *phase);
     plain = calloc((size_t)reps, sizeof *plain);
     tokens = calloc((size_t)n_ctx, sizeof *tokens);
-    if (!pp || !tg || !plain || !tokens) {
+    if (!pp || !tg || !phase || !plain || !tokens) {
         err_set(err, "%s: out of memory", o->model_path);
         goto done;
     }
@@ -158,21 +159,30 @@ int bench_model(const struct bench_options *o, struct bench_result *r, struct pl
     for (int64_t i = 0; i < n_ctx; i++)
         tokens[i] = (int32_t)((i * 7919 + 1) % m.hp.n_vocab);
 
-    for (int rep = 0; rep < reps; rep++) {
+    /* Repetition -1 is a warm-up, not counted: it maps the model's pages in
+     * (page faults on first touch) and wakes the threads and caches, as
+     * llama-bench's warm-up run does. */
+    for (int rep = -1; rep < reps; rep++) {
         forward_reset(&f);
         double t0 = bench_now();
         if (forward_eval(&f, tokens, n_prompt, err) != 0)
             goto done;
-        pp[rep] = (double)n_prompt / (bench_now() - t0);
+        double t1 = bench_now();
         for (int i = 0; i < n_decode; i++) {
-            double t1 = bench_now();
+            double ti = bench_now();
             if (forward_eval(&f, tokens + n_prompt + i, 1, err) != 0)
                 goto done;
-            tg[rep * n_decode + i] = 1.0 / (bench_now() - t1);
+            if (rep >= 0)
+                tg[rep * n_decode + i] = 1.0 / (bench_now() - ti);
+        }
+        if (rep >= 0) {
+            pp[rep] = (double)n_prompt / (t1 - t0);
+            phase[rep] = (double)n_decode / (bench_now() - t1);
         }
     }
     r->pp_tps = bench_median(pp, reps);
     r->tg_tps = bench_median(tg, reps * n_decode);
+    r->tg_phase_tps = bench_median(phase, reps);
     r->bytes_per_token = bench_bytes_per_token(&m);
     r->gbps = r->bytes_per_token * r->tg_tps / 1e9;
     r->n_ctx = n_ctx;
@@ -215,6 +225,7 @@ int bench_model(const struct bench_options *o, struct bench_result *r, struct pl
 done:
     free(pp);
     free(tg);
+    free(phase);
     free(plain);
     free(tokens);
     free(x);

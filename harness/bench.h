@@ -44,6 +44,8 @@ struct bench_options {
 struct bench_result {
     double pp_tps;            /* prompt tokens/s, median over reps */
     double tg_tps;            /* decode tokens/s, median over every decoded token */
+    double tg_phase_tps;      /* decode tokens/s over a whole decode phase
+                                 (n_decode / its time), median over reps */
     double bytes_per_token;   /* weight bytes one decoded token reads */
     double gbps;              /* bytes_per_token * tg_tps / 1e9 */
     double plain_tps;         /* yardstick tokens/s (0 when not measured) */

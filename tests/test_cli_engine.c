@@ -159,7 +159,8 @@ Test(cli_engine, bench_reports_speed_memory_the_yardstick_and_the_roofline)
                                    "--json", NULL});
     cr_assert(eq(int, r.status, 0), "%s", r.err);
     cr_assert(json_valid(r.out), "%s", r.out);
-    const char *keys[] = {"\"prompt_tokens_per_s\"", "\"decode_tokens_per_s\"", "\"decode_gb_per_s\"",
+    const char *keys[] = {"\"prompt_tokens_per_s\"", "\"decode_tokens_per_s\"",
+                          "\"decode_phase_tokens_per_s\"", "\"decode_gb_per_s\"",
                           "\"yardstick_tokens_per_s\"", "\"peak_rss_bytes\"", "\"kv_bytes\"",
                           "\"prompt_tokens\": 16", "\"decode_tokens\": 16",
                           "\"decode_pct_of_read_bandwidth\"", "\"read_bandwidth_gb_per_s\"",

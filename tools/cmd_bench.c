@@ -22,11 +22,13 @@ static void bench_help(void)
            "                   [--kernels NAME] [--bw-size MIB] [--json]\n"
            "       plumb bench --ops [--type T,...] [--op NAME,...] [--threads N] [--reps N]\n"
            "                   [--kernels NAME] [--bw-size MIB] [--json]\n\n"
-           "With -m: prompt-processing and decode tokens/s (medians), the weight bytes one\n"
-           "decoded token reads and the effective GB/s, as a percentage of the memory read\n"
-           "bandwidth, peak memory against the model's mapped size and the KV cache, and\n"
-           "for f32 models a yardstick: a plain C matrix-vector loop in the style of\n"
-           "llama2.c's run.c over the same matrices, timed in the same run.\n\n"
+           "With -m: prompt-processing and decode tokens/s (medians over --reps runs that\n"
+           "follow one uncounted warm-up run; decode both per token and over whole decode\n"
+           "phases), the weight bytes one decoded token reads and the effective GB/s, as a\n"
+           "percentage of the memory read bandwidth, peak memory against the model's\n"
+           "mapped size and the KV cache, and for f32 models a yardstick: a plain C\n"
+           "matrix-vector loop in the style of llama2.c's run.c over the same matrices,\n"
+           "timed in the same run.\n\n"
            "With --ops: one decoded token's operations one at a time on a Llama-3-8B layer's\n"
            "shapes: a 14336 x 4096 matrix-vector product for each weight type (f32, f16,\n"
            "bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k; seeded random weights\n"
@@ -338,6 +340,7 @@ int cmd_bench(int argc, char **argv)
         json_key(&j, "reps"); json_int(&j, o.reps);
         json_key(&j, "prompt_tokens_per_s"); json_f64(&j, r.pp_tps);
         json_key(&j, "decode_tokens_per_s"); json_f64(&j, r.tg_tps);
+        json_key(&j, "decode_phase_tokens_per_s"); json_f64(&j, r.tg_phase_tps);
         json_key(&j, "bytes_per_token"); json_f64(&j, r.bytes_per_token);
         json_key(&j, "decode_gb_per_s"); json_f64(&j, r.gbps);
         json_key(&j, "decode_pct_of_read_bandwidth"); json_f64(&j, r.pct_bw);
@@ -357,6 +360,8 @@ int cmd_bench(int argc, char **argv)
     printf("decode     %.3f tokens/s (median of %d tokens), %.1f MB of weights per token, %.2f GB/s "
            "= %.1f%% of the read bandwidth\n",
            r.tg_tps, r.n_decode * o.reps, r.bytes_per_token / 1e6, r.gbps, r.pct_bw);
+    printf("           %.3f tokens/s over whole decode phases of %d tokens (median of %d)\n",
+           r.tg_phase_tps, r.n_decode, o.reps);
     bench_print_bw(&r.bw);
     if (r.plain_tps > 0)
         printf("yardstick  plain matvec loop (llama2.c style) over the same matrices: %.3f tokens/s; "
