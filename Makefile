@@ -233,6 +233,22 @@ $(BUILD)/xc-dequant: $(BUILD)/tools/crosscheck/dequant.o $(LIB)
 .PHONY: crosscheck
 -include $(BUILD)/tools/crosscheck/dequant.d
 
+# llama.cpp's llama-bench, from the llama.cpp that the cross-check's
+# llama-cpp-python vendors, built natively (tools/crosscheck/llama-bench.sh).
+LB_DIR := build/llamacpp-bench
+BENCH_VS_MODELS := $(foreach t,f32 f16 q8_0 q4_0 q4_k,build/bench/tinyllama-$(t).gguf)
+BENCH_VS_ROUNDS ?= 3
+
+## bench-vs-llamacpp: plumb bench and llama.cpp's llama-bench on the bench models, alternating; writes reports/bench.md
+bench-vs-llamacpp: $(PLUMB) $(LB_DIR)/.stamp $(BENCH_VS_MODELS)
+	python3 tools/crosscheck/bench_vs_llamacpp.py --plumb $(PLUMB) --llama-bench $(LB_DIR)/llama-bench \
+	  --threads 2 --prompt 128 --decode 16 --rounds $(BENCH_VS_ROUNDS) --report reports/bench.md $(BENCH_VS_MODELS)
+
+$(LB_DIR)/.stamp: tools/crosscheck/llama-bench.sh
+	sh tools/crosscheck/llama-bench.sh $(LB_DIR) $(LLAMA_CPP_PY_VERSION)
+
+.PHONY: bench-vs-llamacpp
+
 # ---- quality gates: coverage and hostile inputs ----
 # An instrumented -O0 build in build/coverage/ (--coverage rides in SAN_FLAGS,
 # so the example plugins stay plain), run by tools/coverage.sh: the whole
