@@ -417,6 +417,32 @@ static void matmul_sweep(const char *name)
 
 /* One-hot activations read each weight back through the matmul: the
  * in-register dequantization must equal the spec's (quants.c) exactly. */
+/* One-hot activations read each weight of a rows x n matrix of the type
+ * back through the kernel set's matmul, n_tok tokens at a time; every
+ * weight must come back as the spec dequantizes it. */
+static void dequant_readback(const char *name, const struct plumb_kernels *full, int type,
+                             int64_t n, int64_t rows, int64_t n_tok, uint64_t *s)
+{
+    struct mm_case c;
+    mm_init(&c, type, n, rows, n_tok, 0, s);
+    for (int64_t i0 = 0; i0 < n; i0 += n_tok) {
+        for (int64_t t = 0; t < n_tok; t++)
+            for (int64_t i = 0; i < n; i++)
+                c.x[t * n + i] = i == i0 + t ? 1.0f : 0.0f;
+        float *got = mm_run(full, &c, 0, c.rows, 1);
+        for (int64_t t = 0; t < n_tok && i0 + t < n; t++)
+            for (int64_t r = 0; r < c.rows; r++) {
+                float want = c.wf[r * n + i0 + t], g = got[t * (c.rows + 3) + r];
+                cr_assert(g == want, "%s %s n=%lld: weight [%lld, %lld] reads back as %.9g, the spec "
+                          "dequantizes it to %.9g (%lld tokens at a time)", name, dtype_name(type),
+                          (long long)n, (long long)r, (long long)(i0 + t), (double)g, (double)want,
+                          (long long)n_tok);
+            }
+        free(got);
+    }
+    mm_free(&c);
+}
+
 static void dequant_exact(const char *name)
 {
     const struct plumb_kernels *k = set_or_skip(name);
@@ -427,26 +453,8 @@ static void dequant_exact(const char *name)
         int type = matmul_types[ti];
         int64_t blk = dtype_traits(type)->blck_size;
         int64_t n = blk == 1 ? 1023 : 3 * blk;
-        for (int64_t n_tok = 1; n_tok <= 32; n_tok *= 32) { /* decode path and batch path */
-            struct mm_case c;
-            mm_init(&c, type, n, 5, n_tok, 0, &s);
-            for (int64_t i0 = 0; i0 < n; i0 += n_tok) {
-                for (int64_t t = 0; t < n_tok; t++)
-                    for (int64_t i = 0; i < n; i++)
-                        c.x[t * n + i] = i == i0 + t ? 1.0f : 0.0f;
-                float *got = mm_run(&full, &c, 0, c.rows, 1);
-                for (int64_t t = 0; t < n_tok && i0 + t < n; t++)
-                    for (int64_t r = 0; r < c.rows; r++) {
-                        float want = c.wf[r * n + i0 + t], g = got[t * (c.rows + 3) + r];
-                        cr_assert(g == want, "%s %s: weight [%lld, %lld] reads back as %.9g, the spec "
-                                  "dequantizes it to %.9g (%s path)", name, dtype_name(type),
-                                  (long long)r, (long long)(i0 + t), (double)g, (double)want,
-                                  n_tok == 1 ? "decode" : "batch");
-                    }
-                free(got);
-            }
-            mm_free(&c);
-        }
+        for (int64_t n_tok = 1; n_tok <= 32; n_tok *= 32) /* decode path and batch path */
+            dequant_readback(name, &full, type, n, 5, n_tok, &s);
     }
 }
 
@@ -746,6 +754,41 @@ static void attention_check(const char *name)
 SET_TESTS(avx2)
 SET_TESTS(avx512)
 SET_TESTS(neon)
+
+/* One-hot activations read each weight of long rows back through the
+ * decode path (1 and 2 tokens): rows of 37 legacy blocks (avx512 converts
+ * their scales 12 to 16 blocks at a time, then the rest one by one) or 5
+ * K blocks, 9 rows (a tile of 8 and one left over), every weight exact. */
+static void dequant_exact_long_rows(const char *name)
+{
+    const struct plumb_kernels *k = set_or_skip(name);
+    struct plumb_kernels full;
+    cr_assert(eq(int, kernels_resolve(k, &full, NULL), 0));
+    uint64_t s = 91;
+    for (size_t ti = 0; ti < N_TYPES; ti++) {
+        int type = matmul_types[ti];
+        int64_t blk = dtype_traits(type)->blck_size;
+        if (blk == 1)
+            continue;
+        for (int64_t n_tok = 1; n_tok <= 2; n_tok++)
+            dequant_readback(name, &full, type, blk == 32 ? 37 * 32 : 5 * blk, 9, n_tok, &s);
+    }
+}
+
+Test(kernels_simd, avx2_dequantizes_long_rows_exactly_in_the_decode_path)
+{
+    dequant_exact_long_rows("avx2");
+}
+
+Test(kernels_simd, avx512_dequantizes_long_rows_exactly_in_the_decode_path)
+{
+    dequant_exact_long_rows("avx512");
+}
+
+Test(kernels_simd, neon_dequantizes_long_rows_exactly_in_the_decode_path)
+{
+    dequant_exact_long_rows("neon");
+}
 
 /* ---- the registry ---- */
 

@@ -38,6 +38,11 @@
  *   optionally SIMD_LUT with vh_iota, vh_lut_nibbles, vh_lut_fives and
  *                    vh_byte_bits: table lookups for the 4- and 5-bit
  *                    formats (struct simd_block)
+ *   optionally SIMD_OWN_DECODE(type, out, out_stride, w, row_size, x, n,
+ *                    n_tok, r0, r1): the set's own decode path (n_tok <=
+ *                    SIMD_DEC_T) for the types it returns true for, giving
+ *                    simd_tile's bits exactly (avx512.c: fewer instructions
+ *                    per weight)
  *
  * Numerics (the accuracy class SIMD; tests/test_kernels.c pins every claim):
  * - matmul: out[t, r] is one dot product of the dequantized row with token
@@ -581,6 +586,11 @@ SIMD_INLINE void simd_matmul(int type, simd_dequant_fn dequant, float *out, int6
         simd_matmul_batch(type, dequant, out, out_stride, w, row_size, x, n, n_tok, r0, r1);
         return;
     }
+#if defined(SIMD_OWN_DECODE)
+    /* a set's own decode path for some types (same bits as simd_tile's) */
+    if (SIMD_OWN_DECODE(type, out, out_stride, w, row_size, x, n, n_tok, r0, r1))
+        return;
+#endif
     const uint8_t *wb = w;
     const int64_t S = (r1 - r0) / SIMD_DEC_R;
     for (int64_t j = 0; j < S; j++) {
