@@ -110,7 +110,7 @@ VOCAB_DIR := build/vocab
 
 ## vocab: fetch llama.cpp's tokenizer test vocabularies into build/vocab/
 vocab: $(VOCAB_DIR)/.stamp
-$(VOCAB_DIR)/.stamp: tools/fetch-vocab.sh
+$(VOCAB_DIR)/.stamp: tools/fetch-vocab.sh tools/llama-cpp-sdist.sh
 	sh tools/fetch-vocab.sh $(VOCAB_DIR) $(LLAMA_CPP_PY_VERSION)
 
 ## test: build and run the whole Criterion suite (TAP and JUnit XML in $(BUILD)/)
@@ -244,7 +244,7 @@ bench-vs-llamacpp: $(PLUMB) $(LB_DIR)/.stamp $(BENCH_VS_MODELS)
 	python3 tools/crosscheck/bench_vs_llamacpp.py --plumb $(PLUMB) --llama-bench $(LB_DIR)/llama-bench \
 	  --threads 2 --prompt 128 --decode 16 --rounds $(BENCH_VS_ROUNDS) --report reports/bench.md $(BENCH_VS_MODELS)
 
-$(LB_DIR)/.stamp: tools/crosscheck/llama-bench.sh
+$(LB_DIR)/.stamp: tools/crosscheck/llama-bench.sh tools/llama-cpp-sdist.sh
 	sh tools/crosscheck/llama-bench.sh $(LB_DIR) $(LLAMA_CPP_PY_VERSION)
 
 .PHONY: bench-vs-llamacpp

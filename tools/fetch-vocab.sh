@@ -13,20 +13,13 @@ files="llama-spm gpt-2 llama-bpe"
 mkdir -p "$dir"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if ! python3 -m pip download --quiet --no-deps --no-binary :all: \
-        "llama-cpp-python==$version" -d "$tmp" >"$tmp/log" 2>&1; then
-    cat "$tmp/log" >&2
-    echo "fetch-vocab: could not download llama-cpp-python $version from PyPI" \
-         "(needs python3 with pip and access to the package registry)" >&2
-    exit 1
-fi
 want=""
 for f in $files; do
     for ext in gguf gguf.inp gguf.out; do
         want="$want llama_cpp_python-$version/vendor/llama.cpp/models/ggml-vocab-$f.$ext"
     done
 done
-tar -xzf "$tmp"/llama_cpp_python-"$version".tar.gz -C "$tmp" $want
+sh "$(dirname "$0")/llama-cpp-sdist.sh" "$version" "$tmp" $want
 for f in $files; do
     mv "$tmp"/llama_cpp_python-"$version"/vendor/llama.cpp/models/ggml-vocab-"$f".gguf* "$dir"/
 done

@@ -21,13 +21,7 @@ done
 mkdir -p "$dir"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if ! python3 -m pip download --quiet --no-deps --no-binary :all: \
-        "llama-cpp-python==$version" -d "$tmp" >"$tmp/log" 2>&1; then
-    cat "$tmp/log" >&2
-    echo "bench-vs-llamacpp: could not download llama-cpp-python $version from PyPI" >&2
-    exit 2
-fi
-tar -xzf "$tmp/llama_cpp_python-$version.tar.gz" -C "$tmp"
+sh "$(dirname "$0")/../llama-cpp-sdist.sh" "$version" "$tmp"
 src="$tmp/llama_cpp_python-$version/vendor/llama.cpp"
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S "$src" -B "$tmp/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
