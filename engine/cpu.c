@@ -48,6 +48,14 @@ bool cpu_has_avx512(void)
     return (b & f) && (b & bw) && (b & vl);
 }
 
+bool cpu_has_avx512_vnni(void)
+{
+    unsigned a, b, c, d;
+    if (!cpu_has_avx512() || !__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return false;
+    return c & (1u << 11); /* AVX512_VNNI */
+}
+
 #else
 
 bool cpu_has_avx2(void)
@@ -56,6 +64,11 @@ bool cpu_has_avx2(void)
 }
 
 bool cpu_has_avx512(void)
+{
+    return false;
+}
+
+bool cpu_has_avx512_vnni(void)
 {
     return false;
 }

@@ -13,4 +13,7 @@ bool cpu_has_avx2(void);
 /* x86-64 with AVX-512 F, BW and VL usable. */
 bool cpu_has_avx512(void);
 
+/* cpu_has_avx512() and AVX-512 VNNI (vpdpbusd, vpdpwssd). */
+bool cpu_has_avx512_vnni(void);
+
 #endif

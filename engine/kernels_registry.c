@@ -26,6 +26,7 @@
 #if defined(__x86_64__)
 #include "avx2.h"
 #include "avx512.h"
+#include "avx512_vnni.h"
 #endif
 #if defined(__aarch64__)
 #include "neon.h"
@@ -50,17 +51,30 @@ static bool kernels_has_avx512(void)
 {
     return cpu_has_avx2() && cpu_has_avx512();
 }
+
+static bool kernels_disabled(const char *name);
+
+/* avx512-vnni runs avx512's kernels for its float operations: hiding avx512
+ * (PLUMB_KERNELS_DISABLE) hides it too. */
+static bool kernels_has_avx512_vnni(void)
+{
+    return kernels_has_avx512() && !kernels_disabled("avx512") && cpu_has_avx512_vnni();
+}
 #endif
 
-/* Scalar first; then in order of preference, the best last ("auto", which
- * never picks a set of the quantized class: ggml's rounding of activations
- * is a model of llama.cpp, not a faster engine). */
+/* Scalar first; then in order of preference, the best last. "auto" never
+ * picks a set of the quantized class: rounding the activations to 8 bits
+ * changes the numbers, not only their speed, so it is asked for by name
+ * (ggml: llama.cpp's arithmetic in scalar C; avx512-vnni: the same
+ * arithmetic with integer dot products, the fastest matrix-vector products
+ * for the quantized weight types). */
 static const struct kernels_entry kernels_table[] = {
     {kernels_scalar, "scalar", "nothing", kernels_always},
     {kernels_ggml_ref, "ggml", "nothing", kernels_always},
 #if defined(__x86_64__)
     {kernels_avx2, "avx2", "AVX2, FMA and F16C", cpu_has_avx2},
     {kernels_avx512, "avx512", "AVX-512 F, BW and VL", kernels_has_avx512},
+    {kernels_avx512_vnni, "avx512-vnni", "AVX-512 F, BW, VL and VNNI", kernels_has_avx512_vnni},
 #endif
 #if defined(__aarch64__)
     {kernels_neon, "neon", "Advanced SIMD (NEON)", kernels_always},
@@ -79,6 +93,7 @@ static const struct kernels_foreign_entry {
 #if !defined(__x86_64__)
     {"avx2", "x86_64", PLUMB_ACCURACY_SIMD},
     {"avx512", "x86_64", PLUMB_ACCURACY_SIMD},
+    {"avx512-vnni", "x86_64", PLUMB_ACCURACY_QUANTIZED},
 #endif
 #if !defined(__aarch64__)
     {"neon", "aarch64", PLUMB_ACCURACY_SIMD},

@@ -323,3 +323,11 @@ uint64_t test_rand(uint64_t *state)
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
+
+float test_bell(uint64_t *state)
+{
+    float s = 0.0f;
+    for (int k = 0; k < 4; k++)
+        s += (float)(test_rand(state) >> 40) * 0x1p-23f - 1.0f;
+    return s * 0.8660254f;
+}

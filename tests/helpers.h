@@ -58,4 +58,7 @@ int json_valid(const char *s);
 /* splitmix64: tests' seeded inputs. */
 uint64_t test_rand(uint64_t *state);
 
+/* Roughly normal, unit variance (the sum of four uniforms), from test_rand. */
+float test_bell(uint64_t *state);
+
 #endif

@@ -45,7 +45,7 @@ Test(cli_kernels, list_shows_every_built_in_set_with_its_class)
     struct run_result r;
     run_plumb(&r, (const char *[]){"plumb", "kernels", "list", NULL});
     cr_assert(eq(int, r.status, 0), "%s", r.err);
-    cr_assert(not(eq(ptr, strstr(r.out, "scalar   supported      exact"), NULL)), "%s", r.out);
+    cr_assert(not(eq(ptr, strstr(r.out, "scalar      supported      exact"), NULL)), "%s", r.out);
     run_free(&r);
     run_plumb(&r, (const char *[]){"plumb", "kernels", "--help", NULL});
     cr_assert(eq(int, r.status, 0));

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "dtype.h"
+#include "helpers.h"
 #include "ggml_ref.h"
 #include "quants.h"
 
@@ -29,23 +30,6 @@
 #pragma GCC diagnostic ignored "-Wconversion"
 
 TestSuite(ggml_ref, .timeout = 30);
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Roughly normal, unit variance. */
-static float bell(uint64_t *rng)
-{
-    float s = 0.0f;
-    for (int k = 0; k < 4; k++)
-        s += (float)(splitmix64(rng) >> 40) * 0x1p-23f - 1.0f;
-    return s * 0.8660254f;
-}
 
 static float f16_at(const uint8_t *p)
 {
@@ -88,7 +72,7 @@ Test(ggml_ref, q8_0_and_q8_1_follow_the_x86_formula_everywhere)
     enum { N = 32 * 64 };
     static float x[N];
     for (int i = 0; i < N; i++)
-        x[i] = bell(&rng) * (float)(1 + i / 32 % 7);
+        x[i] = test_bell(&rng) * (float)(1 + i / 32 % 7);
     static uint8_t b0[N / 32 * 34], b1[N / 32 * 36];
     ggml_ref_quantize_q8_0(x, b0, N);
     ggml_ref_quantize_q8_1(x, b1, N);
@@ -183,9 +167,9 @@ Test(ggml_ref, matmul_is_the_dot_product_of_the_rounded_operands)
         static uint8_t wq[MM_ROWS * MM_N * 2], qbuf[MM_N * 2];
         static float out[MM_TOK * MM_ROWS], scratch[MM_N];
         for (int i = 0; i < MM_ROWS * MM_N; i++)
-            w[i] = bell(&rng) * (1.0f + (float)(i / 32 % 5)); /* scales vary per block */
+            w[i] = test_bell(&rng) * (1.0f + (float)(i / 32 % 5)); /* scales vary per block */
         for (int i = 0; i < MM_TOK * MM_N; i++)
-            x[i] = bell(&rng) * (i % 97 == 0 ? 8.0f : 1.0f);   /* some outliers */
+            x[i] = test_bell(&rng) * (i % 97 == 0 ? 8.0f : 1.0f);   /* some outliers */
         tr->from_float(w, wq, MM_ROWS * MM_N);
         tr->to_float(wq, wd, MM_ROWS * MM_N);
         k->matmul[c->type](out, MM_ROWS, wq, row_size, x, MM_N, MM_TOK, 0, MM_ROWS, scratch);
@@ -259,9 +243,9 @@ Test(ggml_ref, results_do_not_depend_on_batching_or_row_split)
         static float all[MM_TOK * MM_ROWS], one[MM_TOK * MM_ROWS];
         static uint8_t wq[MM_ROWS * MM_N * 2];
         for (int i = 0; i < MM_ROWS * MM_N; i++)
-            w[i] = bell(&rng);
+            w[i] = test_bell(&rng);
         for (int i = 0; i < MM_TOK * MM_N; i++)
-            x[i] = bell(&rng);
+            x[i] = test_bell(&rng);
         tr->from_float(w, wq, MM_ROWS * MM_N);
         k->matmul[c->type](all, MM_ROWS, wq, row_size, x, MM_N, MM_TOK, 0, MM_ROWS, scratch);
         for (int t = 0; t < MM_TOK; t++) /* one token at a time, rows in two ranges */

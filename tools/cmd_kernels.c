@@ -52,12 +52,12 @@ static void kernels_help(void)
 
 static int kernels_list(void)
 {
-    printf("%-8s %-14s %-10s %s\n", "set", "on this CPU", "accuracy", "overrides");
+    printf("%-11s %-14s %-10s %s\n", "set", "on this CPU", "accuracy", "overrides");
     for (size_t i = 0; i < kernels_count(); i++) {
         const struct plumb_kernels *k = kernels_at(i);
         char ops[512];
         kcheck_describe(k, ops, sizeof ops);
-        printf("%-8s %-14s %-10s %s\n", k->name, kernels_supported(i) ? "supported" : "not supported",
+        printf("%-11s %-14s %-10s %s\n", k->name, kernels_supported(i) ? "supported" : "not supported",
                kcheck_accuracy_name(k->accuracy),
                k == kernels_scalar() ? "(the specification: every operation)" : ops);
     }
@@ -66,7 +66,7 @@ static int kernels_list(void)
     for (size_t i = 0; (name = kernels_foreign(i, &arch, &acc)); i++) {
         char where[64];
         snprintf(where, sizeof where, "(in %s builds only)", arch);
-        printf("%-8s %-14s %-10s %s\n", name, "not built", kcheck_accuracy_name(acc), where);
+        printf("%-11s %-14s %-10s %s\n", name, "not built", kcheck_accuracy_name(acc), where);
     }
     return CLI_OK;
 }

@@ -1,0 +1,537 @@
+/*
+ * avx512_vnni.c: the "avx512-vnni" kernel set: the quantized weight types
+ * multiplied with integer dot products (AVX-512 VNNI), accuracy class
+ * QUANTIZED. Every other entry (f32, f16, bf16 weights, RMSNorm, RoPE,
+ * attention, ...) is the avx512 set's float kernel, copied from its table.
+ *
+ * Why it exists. A float kernel dequantizes every weight to a float and
+ * multiplies it in an FMA: for the 4- to 6-bit formats that is compute-bound
+ * on two cores, below the memory's read bandwidth. Rounding the activation
+ * row to 8-bit integers once per token lets one vpdpbusd multiply 64 weights
+ * by 64 activations and add them in fours, exactly, in 32-bit integers; the
+ * float work drops to one FMA per 32 (or 256) weights.
+ *
+ * What it computes: the ggml set's arithmetic (ggml_ref.c, which follows
+ * llama.cpp's CPU backend) with the float additions in another order.
+ * - The activations are rounded exactly as the ggml set rounds them (the
+ *   tests hold the bytes equal on finite input):
+ *     32-element formats (q4_0, q4_1, q5_0, q5_1, q8_0): ggml's x86 q8_0/q8_1
+ *       blocks, amax / 127 scale, round half even, stored here as three
+ *       arrays per token: d[n/32] (fp16-rounded), s[n/32] (fp16(d * sum q),
+ *       for the formats with a min), q[n] int8;
+ *     K formats (q4_K, q5_K, q6_K): q8_K blocks, quants_quant_q8_k's bytes.
+ * - Integer part, exact: per block of 32, sum q_w * q_a, with the format's
+ *   offset (8 for q4_0, 16 for q5_0, 6-bit offset 32 for q6_K, and 128 for
+ *   q8_0, whose signed weights enter vpdpbusd as q + 128) subtracted as
+ *   offset * sum q_a; K formats multiply each sub-block's sum by its 6- or
+ *   8-bit scale in 32-bit integers (vpmaddubsw, then vpdpwssd) and sum the
+ *   whole super-block of 256 before any float is formed.
+ * - Float part: 32-element formats: 16 float lanes per row accumulate
+ *   (d_w * d_a) * partial integer sum, 8 lanes per block; the min formats
+ *   add m_w * s_a per block in a second accumulator. K formats: one FMA of
+ *   (d_w * d_a) with the super-block's 16 integer lanes, and (dmin_w * d_a)
+ *   times the mins' integer sums. Each row ends with a fixed-order sum of
+ *   its lanes.
+ * Determinism: each output is computed by the same instructions in the same
+ * order whatever the row range, the tile it falls in, the thread count or
+ * the number of tokens in the call, so the set is bit-reproducible like the
+ * others.
+ *
+ * Range, as for the ggml set: activation scales are fp16, so activations
+ * below ~2^-24 * 127 underflow to zero and q8_1 sums above 65504 overflow
+ * (kcheck's quantized class skips those inputs). A block with a NaN or an
+ * infinity is rounded by the reference code itself.
+ *
+ * Work layout: tokens are rounded three at a time into the thread's scratch
+ * (n floats = 4n bytes; a rounded token takes 1.25n bytes for the 32-element
+ * formats and 1.14n for the K formats), then rows are done four at a time
+ * per token (the four rows share each activation load and the offset sums).
+ */
+#include "avx512_vnni.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__) || \
+    !defined(__AVX512VNNI__) || !defined(__F16C__)
+#error "avx512_vnni.c must be compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mf16c (see Makefile)"
+#endif
+
+#include "avx512.h"
+#include "dtype.h"
+#include "ggml_ref.h"
+#include "quants.h"
+#include "simd_blocks.h"
+
+#define VN_INLINE SIMD_INLINE
+
+enum {
+    VN_QK = 32,      /* elements per block, 32-element formats */
+    VN_QK_K = 256,   /* elements per super-block, K formats */
+    VN_Q8_K = 292,   /* bytes per q8_K block: d f32, 256 int8, 16 int16 sums */
+    VN_ROWS = 4,     /* rows per tile */
+    VN_TOKENS = 3,   /* tokens rounded into scratch at once */
+    VN_GROUP = 16,   /* blocks whose scales are fetched at once */
+    /* bytes ahead of the blocks being read that each row is prefetched
+     * (a prefetch never faults; past a row's end it fetches the next row's
+     * start or nothing useful): without it the first touch of each group's
+     * scales waited on memory, as avx512.c's AVX512_AHEAD explains */
+    VN_AHEAD = 1024
+};
+
+_Static_assert(VN_TOKENS * 5 <= 4 * 4 && VN_TOKENS * VN_Q8_K <= 4 * VN_QK_K,
+               "VN_TOKENS rounded tokens fit in the n floats of scratch");
+
+/* Fixed-order sum of 16 lanes. */
+VN_INLINE float vn_hsum(__m512 v)
+{
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v),
+                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    b = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    b = _mm_add_ss(b, _mm_movehdup_ps(b));
+    return _mm_cvtss_f32(b);
+}
+
+VN_INLINE float vn_hsum8(__m256 v)
+{
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    b = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    b = _mm_add_ss(b, _mm_movehdup_ps(b));
+    return _mm_cvtss_f32(b);
+}
+
+/* An fp16 field as a float (F16C, inline: a call in the K loop made gcc
+ * spill the accumulators around it). Exact, as every fp16 is a float. */
+VN_INLINE float vn_f16(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, sizeof h);
+    return _cvtsh_ss(h);
+}
+
+/* The float an fp16 field holding f would give back. */
+static float vn_via_f16(float f)
+{
+    return dtype_fp16_to_fp32(dtype_fp32_to_fp16(f));
+}
+
+/* Lanes of x whose magnitude is finite. */
+VN_INLINE __mmask16 vn_finite(__m512 x)
+{
+    const __m512 mag = _mm512_abs_ps(x);
+    return _mm512_cmp_ps_mask(mag, _mm512_set1_ps(INFINITY), _CMP_LT_OQ);
+}
+
+VN_INLINE __m512i vn_round(__m512 v)
+{
+    return _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+/* ---- activation rounding ---- */
+
+void avx512_vnni_act_legacy(const float *x, void *dst, int64_t n)
+{
+    const int64_t nb = n / VN_QK;
+    float *d = dst, *s = d + nb;
+    int8_t *q = (int8_t *)(s + nb);
+    for (int64_t b = 0; b < nb; b++, x += VN_QK, q += VN_QK) {
+        const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+        if ((vn_finite(x0) & vn_finite(x1)) != 0xffff) {
+            uint8_t blk[36]; /* a q8_1 block: d, s, 32 quants */
+            ggml_ref_quantize_q8_1(x, blk, VN_QK);
+            d[b] = vn_f16(blk);
+            s[b] = vn_f16(blk + 2);
+            memcpy(q, blk + 4, VN_QK);
+            continue;
+        }
+        /* the ggml set's gr_q8_block: max is exact in any order */
+        const float amax = _mm512_reduce_max_ps(
+            _mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+        const float scale = amax / 127.0f;
+        const float inv = amax != 0.0f ? 127.0f / amax : 0.0f;
+        const __m512 vinv = _mm512_set1_ps(inv);
+        /* x * inv is within [-127, 127]: rounding to nearest even there is
+         * what the ggml set's add-1.5*2^23 trick computes */
+        const __m512i q0 = vn_round(_mm512_mul_ps(x0, vinv));
+        const __m512i q1 = vn_round(_mm512_mul_ps(x1, vinv));
+        _mm_storeu_si128((__m128i *)(void *)q, _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(void *)(q + 16), _mm512_cvtepi32_epi8(q1));
+        const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1)); /* exact */
+        d[b] = vn_via_f16(scale);
+        s[b] = vn_via_f16(scale * (float)sum);
+    }
+}
+
+void avx512_vnni_act_q8_k(const float *x, void *dst, int64_t n)
+{
+    uint8_t *y = dst;
+    for (int64_t b = 0; b < n / VN_QK_K; b++, x += VN_QK_K, y += VN_Q8_K) {
+        __m512 v[16], mag = _mm512_setzero_ps();
+        __mmask16 fin = 0xffff;
+        for (int k = 0; k < 16; k++) {
+            v[k] = _mm512_loadu_ps(x + 16 * k);
+            fin &= vn_finite(v[k]);
+            mag = _mm512_max_ps(mag, _mm512_abs_ps(v[k]));
+        }
+        if (fin != 0xffff) {
+            quants_quant_q8_k(x, y, VN_QK_K);
+            continue;
+        }
+        const float amax = _mm512_reduce_max_ps(mag);
+        if (amax == 0.0f) {
+            memset(y, 0, VN_Q8_K);
+            continue;
+        }
+        /* quants_quant_q8_k scales by the first element of largest magnitude,
+         * sign included */
+        int at = 0;
+        for (int k = 0; k < 16; k++) {
+            __mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(v[k]),
+                                               _mm512_set1_ps(amax), _CMP_EQ_OQ);
+            if (hit) {
+                at = 16 * k + __builtin_ctz(hit);
+                break;
+            }
+        }
+        const float iscale = -127.f / x[at];
+        const __m512 vs = _mm512_set1_ps(iscale);
+        for (int k = 0; k < 16; k++) {
+            __m512i qk = _mm512_min_epi32(vn_round(_mm512_mul_ps(v[k], vs)), _mm512_set1_epi32(127));
+            _mm_storeu_si128((__m128i *)(void *)(y + 4 + 16 * k), _mm512_cvtepi32_epi8(qk));
+            int16_t bsum = (int16_t)_mm512_reduce_add_epi32(qk);
+            memcpy(y + 4 + VN_QK_K + 2 * k, &bsum, sizeof bsum);
+        }
+        const float dd = 1 / iscale;
+        memcpy(y, &dd, sizeof dd);
+    }
+}
+
+/* ---- 32-element formats ---- */
+
+/* What vpdpbusd's unsigned weights exceed the format's values by. */
+VN_INLINE int vn_offset(int type)
+{
+    return type == PLUMB_TYPE_Q4_0 ? 8 : type == PLUMB_TYPE_Q5_0 ? 16 : type == PLUMB_TYPE_Q8_0 ? 128 : 0;
+}
+
+/*
+ * The unsigned quants of blocks b (bytes 0-31, element order) and b + 1
+ * (bytes 32-63; zero, and not read, unless two), from blk = block b.
+ */
+VN_INLINE __m512i vn_pair_quants(int type, const uint8_t *blk, size_t bs, bool two)
+{
+    if (type == PLUMB_TYPE_Q8_0) {
+        __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
+        __m256i hi = _mm256_maskz_loadu_epi8(two ? ~0u : 0u, blk + bs + 2);
+        __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)); /* q + 128 */
+    }
+    const int qs = type == PLUMB_TYPE_Q4_0 ? 2 : type == PLUMB_TYPE_Q4_1 ? 4 : type == PLUMB_TYPE_Q5_0 ? 6 : 8;
+    /* 128-bit lanes: qs(b), qs(b), qs(b+1), qs(b+1); the 2nd and 4th shifted
+     * right by 4: low nibbles are elements 0-15, high ones 16-31 */
+    __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(blk + qs)));
+    v = _mm512_mask_broadcast_i32x4(v, 0xff00, _mm_maskz_loadu_epi8(two ? 0xffff : 0, blk + bs + qs));
+    const __m512i shift = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0, 0,
+                                           0x0004000400040004, 0x0004000400040004, 0, 0);
+    v = _mm512_and_si512(_mm512_srlv_epi16(v, shift), _mm512_set1_epi8(0x0f));
+    if (type == PLUMB_TYPE_Q5_0 || type == PLUMB_TYPE_Q5_1) {
+        const int qh = type == PLUMB_TYPE_Q5_0 ? 2 : 4; /* bit j: 5th bit of element j */
+        uint32_t h0, h1 = 0;
+        memcpy(&h0, blk + qh, sizeof h0);
+        if (two)
+            memcpy(&h1, blk + bs + qh, sizeof h1);
+        v = _mm512_mask_add_epi8(v, (__mmask64)h0 | (__mmask64)h1 << 32, v, _mm512_set1_epi8(16));
+    }
+    return v;
+}
+
+/*
+ * The 16-bit fields at p, p + bs, ..., p + (g - 1) * bs as 16 fp16 lanes
+ * (zeros after them), reading no byte at or past p + avail. Every field sits
+ * at an even distance from p, so a word permute of two 64-byte loads picks
+ * out the fields that fall in those 128 bytes (8 blocks of q4_0, 4 of
+ * q8_0). A vpgatherdd measured 5x slower than the whole float kernel here
+ * (Zen 5), and 16 scalar loads cost a third of the kernel's time.
+ */
+VN_INLINE __m256i vn_halves16(const uint8_t *p, size_t bs, int g, size_t avail)
+{
+    const int per = (int)(126 / bs) + 1; /* blocks whose field lies in 128 bytes */
+    const __m512i at = _mm512_mullo_epi16(
+        _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13,
+                         12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+        _mm512_set1_epi16((short)(bs / 2)));
+    __m512i out = _mm512_setzero_si512();
+    _Pragma("GCC unroll 4") for (int j0 = 0; j0 < VN_GROUP; j0 += per) {
+        if (j0 >= g)
+            break;
+        const size_t from = (size_t)j0 * bs;
+        const size_t left = avail - from;
+        const __mmask64 m0 = left >= 64 ? ~0ull : (1ull << left) - 1;
+        const __mmask64 m1 = left >= 128 ? ~0ull : left <= 64 ? 0 : (1ull << (left - 64)) - 1;
+        const __m512i lo = _mm512_maskz_loadu_epi8(m0, p + from);
+        const __m512i hi = _mm512_maskz_loadu_epi8(m1, p + from + 64);
+        const __m512i idx = _mm512_sub_epi16(at, _mm512_set1_epi16((short)(from / 2)));
+        const int last = j0 + per < g ? j0 + per : g;
+        const __mmask32 keep = (__mmask32)(((1u << last) - 1) & ~((1u << j0) - 1));
+        out = _mm512_mask_mov_epi16(out, keep, _mm512_permutex2var_epi16(lo, idx, hi));
+    }
+    return _mm512_castsi512_si256(out);
+}
+
+/*
+ * out[i] = row i (of nr <= VN_ROWS, row_size bytes apart from w) dotted with
+ * one token rounded by avx512_vnni_act_legacy.
+ */
+VN_INLINE void vn_tile_legacy(int type, float *out, const uint8_t *w, size_t row_size,
+                              const void *act, int64_t n, int nr)
+{
+    const int64_t nb = n / VN_QK;
+    const float *ad = act, *as = ad + nb;
+    const int8_t *aq = (const int8_t *)(as + nb);
+    const size_t bs = simd_block_bytes(type);
+    const int off = vn_offset(type);
+    const bool has_min = type == PLUMB_TYPE_Q4_1 || type == PLUMB_TYPE_Q5_1;
+    const __m512i pair_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m512 acc[VN_ROWS], macc[VN_ROWS], scale[VN_ROWS];
+    for (int r = 0; r < VN_ROWS; r++)
+        acc[r] = macc[r] = scale[r] = _mm512_setzero_ps();
+
+    for (int64_t b0 = 0; b0 < nb; b0 += VN_GROUP) {
+        const int g = nb - b0 < VN_GROUP ? (int)(nb - b0) : VN_GROUP;
+        const __mmask16 gm = (__mmask16)((1u << g) - 1);
+        const __m512 da = _mm512_maskz_loadu_ps(gm, ad + b0);
+        /* per row: d_w * d_a for the group's blocks (and m_w * s_a summed) */
+        _Pragma("GCC unroll 4") for (int r = 0; r < nr; r++) {
+            const uint8_t *row = w + (size_t)r * row_size + (size_t)b0 * bs;
+            for (size_t at = 0; at < (size_t)g * bs; at += 64)
+                _mm_prefetch((const char *)row + VN_AHEAD + at, _MM_HINT_T0);
+            const size_t avail = (size_t)(nb - b0) * bs; /* bytes left in the row */
+            scale[r] = _mm512_mul_ps(_mm512_cvtph_ps(vn_halves16(row, bs, g, avail)), da);
+            if (has_min)
+                macc[r] = _mm512_fmadd_ps(_mm512_cvtph_ps(vn_halves16(row + 2, bs, g, avail - 2)),
+                                          _mm512_maskz_loadu_ps(gm, as + b0), macc[r]);
+        }
+        for (int p = 0; 2 * p < g; p++) {
+            const bool two = 2 * p + 1 < g;
+            const int64_t b = b0 + 2 * p;
+            const __m512i a = _mm512_maskz_loadu_epi8(two ? ~0ull : 0xffffffffull, aq + VN_QK * b);
+            __m512i start = _mm512_setzero_si512();
+            if (off) /* - off * (sum of each lane's four activations) */
+                start = _mm512_sub_epi32(start, _mm512_dpbusd_epi32(_mm512_setzero_si512(),
+                                                                    _mm512_set1_epi8((char)off), a));
+            const __m512i lanes = _mm512_add_epi32(pair_lanes, _mm512_set1_epi32(2 * p));
+            _Pragma("GCC unroll 4") for (int r = 0; r < nr; r++) {
+                __m512i wq = vn_pair_quants(type, w + (size_t)r * row_size + (size_t)b * bs, bs, two);
+                __m512 sum = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, wq, a));
+                acc[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(lanes, scale[r]), sum, acc[r]);
+            }
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        out[r] = has_min ? vn_hsum(acc[r]) + vn_hsum(macc[r]) : vn_hsum(acc[r]);
+}
+
+/* ---- K formats ---- */
+
+/* Sub-block scales and mins of a q4_K/q5_K block, 6 bits each from 12
+ * bytes: scale j < 4 is byte j's low 6 bits, min j < 4 byte j+4's; for
+ * j >= 4 the low 4 bits come from byte j+4 (scale: its low nibble, min: its
+ * high one) and the top 2 from the top bits of byte j-4 (scale) or j (min). */
+VN_INLINE void vn_scales_k4(const uint8_t *p, __m128i *sc, __m128i *mn)
+{
+    uint32_t u0, u1, u2;
+    memcpy(&u0, p, 4);
+    memcpy(&u1, p + 4, 4);
+    memcpy(&u2, p + 8, 4);
+    const uint32_t sc_lo = u0 & 0x3f3f3f3fu, mn_lo = u1 & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u2 & 0x0f0f0f0fu) | ((u0 >> 6) & 0x03030303u) << 4;
+    const uint32_t mn_hi = ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 6) & 0x03030303u) << 4;
+    *sc = _mm_setr_epi32((int)sc_lo, (int)sc_hi, 0, 0);
+    *mn = _mm_setr_epi32((int)mn_lo, (int)mn_hi, 0, 0);
+}
+
+/* Words 0-15 = word a of v, words 16-31 = word b (a scale per 16 pairs). */
+VN_INLINE __m512i vn_spread2(__m512i v, int a, int b)
+{
+    return _mm512_permutexvar_epi16(_mm512_mask_blend_epi16(0xffff0000u, _mm512_set1_epi16((short)a),
+                                                            _mm512_set1_epi16((short)b)), v);
+}
+
+/* Words 8k..8k+7 = word 4c + k of v (a scale per 8 pairs, q6_K). */
+VN_INLINE __m512i vn_spread4(__m512i v, int c)
+{
+    const __m512i k = _mm512_setr_epi64(0x0000000000000000, 0x0000000000000000, 0x0001000100010001,
+                                        0x0001000100010001, 0x0002000200020002, 0x0002000200020002,
+                                        0x0003000300030003, 0x0003000300030003);
+    return _mm512_permutexvar_epi16(_mm512_add_epi16(k, _mm512_set1_epi16((short)(4 * c))), v);
+}
+
+/* One row of a K format dotted with one token of q8_K blocks. */
+VN_INLINE float vn_row_k(int type, const uint8_t *blk, const uint8_t *act, int64_t n)
+{
+    const size_t bs = simd_block_bytes(type);
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    __m512 acc = _mm512_setzero_ps();
+    __m256 macc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / VN_QK_K; b++, blk += bs, act += VN_Q8_K) {
+        for (size_t off = 0; off < bs; off += 64)
+            _mm_prefetch((const char *)blk + VN_AHEAD + off, _MM_HINT_T0);
+        float ad;
+        memcpy(&ad, act, sizeof ad);
+        const int8_t *aq = (const int8_t *)(act + 4);
+        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(const void *)(act + 4 + VN_QK_K));
+        __m512i isum;
+        float d;
+        if (type == PLUMB_TYPE_Q6_K) {
+            /* ql[128] qh[64] scales[16] d: element e = 4 low bits | 2 high
+             * bits << 4, minus 32; 16 sub-blocks of 16 */
+            const uint8_t *ql = blk, *qh = blk + 128;
+            const __m512i sc = _mm512_cvtepi8_epi16(
+                _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(blk + 192))));
+            /* the offset: - 32 * sum_g scale_g * (sum of sub-block g's activations) */
+            __m256i corr = _mm256_madd_epi16(bsums, _mm512_castsi512_si256(sc));
+            isum = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
+            const __m512i hi_a = _mm512_set_epi64(0x0002000200020002, 0x0002000200020002, 0x0002000200020002,
+                                                  0x0002000200020002, 0x0004000400040004, 0x0004000400040004,
+                                                  0x0004000400040004, 0x0004000400040004);
+            const __m512i hi_b = _mm512_set_epi64(0x0002000200020002, 0x0002000200020002, 0x0002000200020002,
+                                                  0x0002000200020002, 0, 0, 0, 0);
+            const __m512i bits45 = _mm512_set1_epi8(0x30);
+            _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+                const __m512i l = _mm512_loadu_si512(ql + 64 * h);
+                const __m512i hh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(qh + 32 * h)));
+                /* elements 128h + 0..63: qh bits 0-1 (first 32), 2-3 (next 32) */
+                __m512i qa = _mm512_or_si512(_mm512_and_si512(l, low4),
+                                             _mm512_and_si512(_mm512_sllv_epi16(hh, hi_a), bits45));
+                /* elements 128h + 64..127: high nibbles, qh bits 4-5, 6-7 */
+                __m512i qb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4),
+                                             _mm512_and_si512(_mm512_srlv_epi16(hh, hi_b), bits45));
+                __m512i pa = _mm512_maddubs_epi16(qa, _mm512_loadu_si512(aq + 128 * h));
+                __m512i pb = _mm512_maddubs_epi16(qb, _mm512_loadu_si512(aq + 128 * h + 64));
+                isum = _mm512_dpwssd_epi32(isum, pa, vn_spread4(sc, 2 * h));
+                isum = _mm512_dpwssd_epi32(isum, pb, vn_spread4(sc, 2 * h + 1));
+            }
+            d = vn_f16(blk + 208);
+        } else {
+            /* d dmin scales[12] (qh[32] for q5_K) qs[128]: 32 bytes of qs hold
+             * 64 elements, low nibbles first; 8 sub-blocks of 32 */
+            const bool five = type == PLUMB_TYPE_Q5_K;
+            const uint8_t *qs = blk + (five ? 48 : 16);
+            __m128i sc8, mn8;
+            vn_scales_k4(blk + 4, &sc8, &mn8);
+            const __m512i sc = _mm512_cvtepu8_epi16(_mm256_zextsi128_si256(sc8));
+            /* mins: sum_j min_j * (sums of the two 16s of sub-block j) */
+            __m256i mins = _mm256_madd_epi16(bsums, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8)));
+            macc = _mm256_fmadd_ps(_mm256_set1_ps(vn_f16(blk + 2) * ad), _mm256_cvtepi32_ps(mins), macc);
+            const __m512i nib = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0x0004000400040004,
+                                                 0x0004000400040004, 0, 0, 0, 0);
+            const __m512i qh = five ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(blk + 16)))
+                                    : _mm512_setzero_si512();
+            isum = _mm512_setzero_si512();
+            _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {
+                __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c)));
+                q = _mm512_and_si512(_mm512_srlv_epi16(q, nib), low4);
+                if (five) { /* qh bit 2c: element 64c + l; bit 2c+1: 64c + 32 + l */
+                    const __m512i sel = _mm512_mask_blend_epi8(0xffffffff00000000ull,
+                                                               _mm512_set1_epi8((char)(1 << (2 * c))),
+                                                               _mm512_set1_epi8((char)(1 << (2 * c + 1))));
+                    q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(qh, sel), q, _mm512_set1_epi8(16));
+                }
+                __m512i pr = _mm512_maddubs_epi16(q, _mm512_loadu_si512(aq + 64 * c));
+                isum = _mm512_dpwssd_epi32(isum, pr, vn_spread2(sc, 2 * c, 2 * c + 1));
+            }
+            d = vn_f16(blk);
+        }
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d * ad), _mm512_cvtepi32_ps(isum), acc);
+    }
+    return vn_hsum(acc) - vn_hsum8(macc);
+}
+
+/* ---- the matrix product ---- */
+
+VN_INLINE bool vn_is_k(int type)
+{
+    return type == PLUMB_TYPE_Q4_K || type == PLUMB_TYPE_Q5_K || type == PLUMB_TYPE_Q6_K;
+}
+
+VN_INLINE void vn_matmul(int type, float *out, int64_t out_stride, const void *w, size_t row_size,
+                         const float *x, int64_t n, int64_t n_tok, int64_t r0, int64_t r1, float *scratch)
+{
+    const bool k = vn_is_k(type);
+    const size_t per_tok = k ? (size_t)(n / VN_QK_K) * VN_Q8_K : (size_t)n / 4 * 5;
+    uint8_t *buf = (uint8_t *)scratch;
+    for (int64_t t0 = 0; t0 < n_tok; t0 += VN_TOKENS) {
+        const int64_t nt = n_tok - t0 < VN_TOKENS ? n_tok - t0 : VN_TOKENS;
+        for (int64_t t = 0; t < nt; t++) {
+            if (k)
+                avx512_vnni_act_q8_k(x + (t0 + t) * n, buf + (size_t)t * per_tok, n);
+            else
+                avx512_vnni_act_legacy(x + (t0 + t) * n, buf + (size_t)t * per_tok, n);
+        }
+        for (int64_t r = r0; r < r1; r += VN_ROWS) {
+            const int64_t nr = r1 - r < VN_ROWS ? r1 - r : VN_ROWS;
+            const uint8_t *wr = (const uint8_t *)w + (size_t)r * row_size;
+            for (int64_t t = 0; t < nt; t++) {
+                float res[VN_ROWS];
+                const uint8_t *act = buf + (size_t)t * per_tok;
+                if (k)
+                    for (int64_t i = 0; i < nr; i++)
+                        res[i] = vn_row_k(type, wr + (size_t)i * row_size, act, n);
+                else if (nr == VN_ROWS) /* a constant row count: accumulators in registers */
+                    vn_tile_legacy(type, res, wr, row_size, act, n, VN_ROWS);
+                else
+                    for (int64_t i = 0; i < nr; i++)
+                        vn_tile_legacy(type, res + i, wr + (size_t)i * row_size, row_size, act, n, 1);
+                for (int64_t i = 0; i < nr; i++)
+                    out[(t0 + t) * out_stride + r + i] = res[i];
+            }
+        }
+    }
+}
+
+#define VN_MATMUL(T)                                                                              \
+    static void vn_matmul_##T(float *out, int64_t out_stride, const void *w, size_t row_size,     \
+                              const float *x, int64_t n, int64_t n_tok, int64_t r0, int64_t r1,  \
+                              float *scratch)                                                     \
+    {                                                                                             \
+        vn_matmul(PLUMB_TYPE_##T, out, out_stride, w, row_size, x, n, n_tok, r0, r1, scratch);    \
+    }
+VN_MATMUL(Q4_0)
+VN_MATMUL(Q4_1)
+VN_MATMUL(Q5_0)
+VN_MATMUL(Q5_1)
+VN_MATMUL(Q8_0)
+VN_MATMUL(Q4_K)
+VN_MATMUL(Q5_K)
+VN_MATMUL(Q6_K)
+
+static struct plumb_kernels vn_set;
+static pthread_once_t vn_once = PTHREAD_ONCE_INIT;
+
+static void vn_init(void)
+{
+    vn_set = *kernels_avx512();
+    vn_set.name = "avx512-vnni";
+    vn_set.accuracy = PLUMB_ACCURACY_QUANTIZED;
+    vn_set.matmul[PLUMB_TYPE_Q4_0] = vn_matmul_Q4_0;
+    vn_set.matmul[PLUMB_TYPE_Q4_1] = vn_matmul_Q4_1;
+    vn_set.matmul[PLUMB_TYPE_Q5_0] = vn_matmul_Q5_0;
+    vn_set.matmul[PLUMB_TYPE_Q5_1] = vn_matmul_Q5_1;
+    vn_set.matmul[PLUMB_TYPE_Q8_0] = vn_matmul_Q8_0;
+    vn_set.matmul[PLUMB_TYPE_Q4_K] = vn_matmul_Q4_K;
+    vn_set.matmul[PLUMB_TYPE_Q5_K] = vn_matmul_Q5_K;
+    vn_set.matmul[PLUMB_TYPE_Q6_K] = vn_matmul_Q6_K;
+}
+
+const struct plumb_kernels *kernels_avx512_vnni(void)
+{
+    pthread_once(&vn_once, vn_init);
+    return &vn_set;
+}
+
+#endif /* __x86_64__ */
