@@ -13,7 +13,8 @@ bool cpu_has_avx2(void);
 /* x86-64 with AVX-512 F, BW and VL usable. */
 bool cpu_has_avx512(void);
 
-/* cpu_has_avx512() and AVX-512 VNNI (vpdpbusd, vpdpwssd). */
+/* cpu_has_avx512() with AVX-512 VNNI (vpdpbusd, vpdpwssd), VBMI (byte
+ * permutes) and GFNI: Ice Lake, Zen 4 and later. */
 bool cpu_has_avx512_vnni(void);
 
 #endif

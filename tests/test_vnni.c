@@ -69,36 +69,53 @@ static void act_row(float *x, int n, uint64_t seed)
     x[301] = -1000.0f; /* block 9's amax twice; q8_K block 1: the first one wins */
 }
 
+/* The layout avx512_vnni.h states for a rounded token's quants. */
+static int legacy_at(int type, int nb, int b, int e)
+{
+    if (type == PLUMB_TYPE_Q8_0 || b >= nb / 4 * 4)
+        return 32 * b + e;
+    return 128 * (b / 4) + 64 * (e / 16) + 16 * (b % 4) + e % 16;
+}
+
 Test(vnni, legacy_rounding_gives_the_ggml_sets_values)
 {
     need_vnni();
-    enum { N = 32 * 41 };
+    enum { N = 32 * 43 }; /* 10 units of four blocks and 3 blocks after them */
+    static const int types[] = {PLUMB_TYPE_Q4_0, PLUMB_TYPE_Q4_1, PLUMB_TYPE_Q5_0, PLUMB_TYPE_Q5_1,
+                                PLUMB_TYPE_Q8_0};
+    static const float offset[] = {8, 0, 16, 0, 128};
     static float x[N];
     static uint8_t ref[N / 32 * 36];
     static float got[N / 32 * 2 + N / 4];
-    for (uint64_t seed = 1; seed <= 4; seed++) {
-        act_row(x, N, seed);
-        if (seed == 4)
-            x[700] = INFINITY; /* block 21 goes through the reference code */
-        ggml_ref_quantize_q8_1(x, ref, N);
-        avx512_vnni_act_legacy(x, got, N);
-        const float *d = got, *s = got + N / 32;
-        const int8_t *q = (const int8_t *)(got + 2 * (N / 32));
-        for (int b = 0; b < N / 32; b++) {
-            const uint8_t *blk = ref + 36 * b;
-            float dref = f16_at(blk);
-            cr_assert(eq(int, memcmp(&d[b], &dref, 4), 0), "seed %llu block %d: d %g, ggml %g",
-                      (unsigned long long)seed, b, d[b], dref);
-            float sref = f16_at(blk + 2);
-            cr_assert(eq(int, memcmp(&s[b], &sref, 4), 0), "seed %llu block %d: s %g, ggml %g",
-                      (unsigned long long)seed, b, s[b], sref);
-            cr_assert(eq(int, memcmp(q + 32 * b, blk + 4, 32), 0), "seed %llu block %d: quants differ",
-                      (unsigned long long)seed, b);
+    for (int ti = 0; ti < 5; ti++)
+        for (uint64_t seed = 1; seed <= 4; seed++) {
+            act_row(x, N, seed);
+            if (seed == 4)
+                x[700] = INFINITY; /* block 21 goes through the reference code */
+            ggml_ref_quantize_q8_1(x, ref, N);
+            avx512_vnni_act_legacy(x, got, N, types[ti]);
+            const float *d = got, *s = got + N / 32;
+            const int8_t *q = (const int8_t *)(got + 2 * (N / 32));
+            for (int b = 0; b < N / 32; b++) {
+                const uint8_t *blk = ref + 36 * b;
+                const int8_t *qref = (const int8_t *)(blk + 4);
+                float dref = f16_at(blk);
+                cr_assert(eq(int, memcmp(&d[b], &dref, 4), 0), "type %d seed %llu block %d: d %g, ggml %g",
+                          types[ti], (unsigned long long)seed, b, d[b], dref);
+                int sum = 0;
+                for (int e = 0; e < 32; e++) {
+                    sum += qref[e];
+                    cr_assert(eq(i8, q[legacy_at(types[ti], N / 32, b, e)], qref[e]),
+                              "type %d seed %llu block %d element %d", types[ti], (unsigned long long)seed, b, e);
+                }
+                float sref = offset[ti] != 0 ? -offset[ti] * dref * (float)sum : f16_at(blk + 2);
+                cr_assert(eq(int, memcmp(&s[b], &sref, 4), 0), "type %d seed %llu block %d: s %g, want %g",
+                          types[ti], (unsigned long long)seed, b, s[b], sref);
+            }
         }
-    }
     /* not vacuous: the row has nonzero scales and a zero block */
     act_row(x, N, 1);
-    avx512_vnni_act_legacy(x, got, N);
+    avx512_vnni_act_legacy(x, got, N, PLUMB_TYPE_Q4_0);
     cr_assert(eq(flt, got[2], 0.0f));
     cr_assert(gt(flt, got[9], 7.8f)); /* 1000 / 127, fp16-rounded */
 }
@@ -136,12 +153,15 @@ struct vn_case {
     int n;
 };
 
-/* Row lengths with a partial group of 16 blocks and an odd block at the
- * end (32-element formats), and several super-blocks (K formats). */
+/* Row lengths for the 32-element formats: 37 blocks (two groups of 16, a
+ * unit of four in the third, one block left), 39 (three left: a pair and a
+ * lone block), 3 (no unit at all); several super-blocks for the K formats. */
 static const struct vn_case vn_cases[] = {
     {PLUMB_TYPE_Q4_0, 32 * 37}, {PLUMB_TYPE_Q4_1, 32 * 37}, {PLUMB_TYPE_Q5_0, 32 * 37},
-    {PLUMB_TYPE_Q5_1, 32 * 37}, {PLUMB_TYPE_Q8_0, 32 * 37}, {PLUMB_TYPE_Q4_K, 256 * 5},
-    {PLUMB_TYPE_Q5_K, 256 * 5}, {PLUMB_TYPE_Q6_K, 256 * 5},
+    {PLUMB_TYPE_Q5_1, 32 * 37}, {PLUMB_TYPE_Q8_0, 32 * 37}, {PLUMB_TYPE_Q4_0, 32 * 39},
+    {PLUMB_TYPE_Q4_1, 32 * 39}, {PLUMB_TYPE_Q5_0, 32 * 39}, {PLUMB_TYPE_Q5_1, 32 * 39},
+    {PLUMB_TYPE_Q8_0, 32 * 39}, {PLUMB_TYPE_Q5_0, 32 * 3},  {PLUMB_TYPE_Q4_1, 32 * 3},
+    {PLUMB_TYPE_Q4_K, 256 * 5}, {PLUMB_TYPE_Q5_K, 256 * 5}, {PLUMB_TYPE_Q6_K, 256 * 5},
 };
 
 enum { VN_ROWS = 13, VN_TOK = 5, VN_NMAX = 32 * 40 };

@@ -14,28 +14,27 @@
  * What it computes: the ggml set's arithmetic (ggml_ref.c, which follows
  * llama.cpp's CPU backend) with the float additions in another order.
  * - The activations are rounded exactly as the ggml set rounds them (the
- *   tests hold the bytes equal on finite input):
+ *   tests hold the values equal on finite input):
  *     32-element formats (q4_0, q4_1, q5_0, q5_1, q8_0): ggml's x86 q8_0/q8_1
- *       blocks, amax / 127 scale, round half even, stored here as three
- *       arrays per token: d[n/32] (fp16-rounded), s[n/32] (fp16(d * sum q),
- *       for the formats with a min), q[n] int8;
+ *       blocks, amax / 127 scale, round half even, stored per token as
+ *       d[n/32], s[n/32] and q[n] in the order the weights are read
+ *       (avx512_vnni.h);
  *     K formats (q4_K, q5_K, q6_K): q8_K blocks, quants_quant_q8_k's bytes.
- * - Integer part, exact: per block of 32, sum q_w * q_a, with the format's
- *   offset (8 for q4_0, 16 for q5_0, 6-bit offset 32 for q6_K, and 128 for
- *   q8_0, whose signed weights enter vpdpbusd as q + 128) subtracted as
- *   offset * sum q_a; K formats multiply each sub-block's sum by its 6- or
- *   8-bit scale in 32-bit integers (vpmaddubsw, then vpdpwssd) and sum the
- *   whole super-block of 256 before any float is formed.
+ * - Integer part, exact: per block of 32, sum q_w * q_a with unsigned
+ *   weights (q8_0's signed ones enter vpdpbusd as q + 128); K formats
+ *   multiply each sub-block's sum by its 6- or 8-bit scale in 32-bit
+ *   integers (vpmaddubsw, then vpdpwssd), subtract q6_K's offset 32 there,
+ *   and sum the whole super-block of 256 before any float is formed.
  * - Float part: 32-element formats: 16 float lanes per row accumulate
- *   (d_w * d_a) * partial integer sum, 8 lanes per block; the min formats
- *   add m_w * s_a per block in a second accumulator. K formats: one FMA of
- *   (d_w * d_a) with the super-block's 16 integer lanes, and (dmin_w * d_a)
- *   times the mins' integer sums. Each row ends with a fixed-order sum of
- *   its lanes.
+ *   (d_w * d_a) * partial integer sum, 4 or 8 lanes per block; a second
+ *   accumulator adds per block m_w * s_a (the min formats) or d_w * s_a,
+ *   s_a = -offset * d_a * sum q_a (the offset's share, exact: 8 for q4_0,
+ *   16 for q5_0, 128 for q8_0). K formats: one FMA of (d_w * d_a) with the
+ *   super-block's 16 integer lanes, and (dmin_w * d_a) times the mins'
+ *   integer sums. Each row ends with a fixed-order sum of its lanes.
  * Determinism: each output is computed by the same instructions in the same
- * order whatever the row range, the tile it falls in, the thread count or
- * the number of tokens in the call, so the set is bit-reproducible like the
- * others.
+ * order whatever the row range, the thread count or the number of tokens in
+ * the call, so the set is bit-reproducible like the others.
  *
  * Range, as for the ggml set: activation scales are fp16, so activations
  * below ~2^-24 * 127 underflow to zero and q8_1 sums above 65504 overflow
@@ -44,8 +43,12 @@
  *
  * Work layout: tokens are rounded three at a time into the thread's scratch
  * (n floats = 4n bytes; a rounded token takes 1.25n bytes for the 32-element
- * formats and 1.14n for the K formats), then rows are done four at a time
- * per token (the four rows share each activation load and the offset sums).
+ * formats and 1.14n for the K formats), then each row is dotted with them,
+ * one row at a time, its bytes prefetched VN_AHEAD ahead.
+ *
+ * Beyond AVX-512 F/BW/VL and VNNI it uses VBMI (vpermt2b picks a unit's
+ * quants and 5th bits out of its bytes) and GFNI (a nibble shift as one
+ * vgf2p8affineqb); every CPU with VNNI and VBMI so far has GFNI too.
  */
 #include "avx512_vnni.h"
 
@@ -57,8 +60,8 @@
 #include <string.h>
 
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__) || \
-    !defined(__AVX512VNNI__) || !defined(__F16C__)
-#error "avx512_vnni.c must be compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mf16c (see Makefile)"
+    !defined(__AVX512VNNI__) || !defined(__AVX512VBMI__) || !defined(__GFNI__) || !defined(__F16C__)
+#error "avx512_vnni.c must be compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512vbmi -mgfni -mf16c (see Makefile)"
 #endif
 
 #include "avx512.h"
@@ -73,14 +76,16 @@ enum {
     VN_QK = 32,      /* elements per block, 32-element formats */
     VN_QK_K = 256,   /* elements per super-block, K formats */
     VN_Q8_K = 292,   /* bytes per q8_K block: d f32, 256 int8, 16 int16 sums */
-    VN_ROWS = 4,     /* rows per tile */
     VN_TOKENS = 3,   /* tokens rounded into scratch at once */
     VN_GROUP = 16,   /* blocks whose scales are fetched at once */
     /* bytes ahead of the blocks being read that each row is prefetched
-     * (a prefetch never faults; past a row's end it fetches the next row's
-     * start or nothing useful): without it the first touch of each group's
-     * scales waited on memory, as avx512.c's AVX512_AHEAD explains */
-    VN_AHEAD = 1024
+     * (a prefetch never faults; past a row's end it fetches the next rows'
+     * bytes). Measured with `plumb bench --ops --threads 2`, 14336 x 4096
+     * matvecs, alternating builds at ~78 GB/s: 1024 left the 4-bit formats
+     * at 35-60% of the read rate, 4096 and 8192 lifted q4_0 to 67-80% and
+     * q6_K to 86-97%; 8192 was as good or better for every type, 16384 no
+     * better. */
+    VN_AHEAD = 8192
 };
 
 _Static_assert(VN_TOKENS * 5 <= 4 * 4 && VN_TOKENS * VN_Q8_K <= 4 * VN_QK_K,
@@ -134,36 +139,68 @@ VN_INLINE __m512i vn_round(__m512 v)
 
 /* ---- activation rounding ---- */
 
-void avx512_vnni_act_legacy(const float *x, void *dst, int64_t n)
+/* What vpdpbusd's unsigned weights exceed the format's values by. */
+VN_INLINE int vn_offset(int type)
+{
+    return type == PLUMB_TYPE_Q4_0 ? 8 : type == PLUMB_TYPE_Q5_0 ? 16 : type == PLUMB_TYPE_Q8_0 ? 128 : 0;
+}
+
+
+/* Where element e of block b goes in a rounded token's quants: in the
+ * nibble formats' units of four blocks (all but the last nb % 4 blocks),
+ * elements 0-15 of the unit's blocks come first, block by block, then
+ * elements 16-31, matching a unit's low and high nibbles; elsewhere in
+ * order. */
+static int64_t vn_act_at(int type, int64_t nb, int64_t b, int e)
+{
+    if (type == PLUMB_TYPE_Q8_0 || b >= nb / 4 * 4)
+        return VN_QK * b + e;
+    return 128 * (b / 4) + 64 * (e / 16) + 16 * (b % 4) + e % 16;
+}
+
+void avx512_vnni_act_legacy(const float *x, void *dst, int64_t n, int type)
 {
     const int64_t nb = n / VN_QK;
     float *d = dst, *s = d + nb;
     int8_t *q = (int8_t *)(s + nb);
-    for (int64_t b = 0; b < nb; b++, x += VN_QK, q += VN_QK) {
+    const bool has_min = type == PLUMB_TYPE_Q4_1 || type == PLUMB_TYPE_Q5_1;
+    const float off = (float)vn_offset(type);
+    for (int64_t b = 0; b < nb; b++, x += VN_QK) {
         const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+        int8_t qb[VN_QK];
+        float scale_h, sum_h;
+        int sum;
         if ((vn_finite(x0) & vn_finite(x1)) != 0xffff) {
             uint8_t blk[36]; /* a q8_1 block: d, s, 32 quants */
             ggml_ref_quantize_q8_1(x, blk, VN_QK);
-            d[b] = vn_f16(blk);
-            s[b] = vn_f16(blk + 2);
-            memcpy(q, blk + 4, VN_QK);
-            continue;
+            scale_h = vn_f16(blk);
+            sum_h = vn_f16(blk + 2);
+            memcpy(qb, blk + 4, VN_QK);
+            sum = 0;
+            for (int e = 0; e < VN_QK; e++)
+                sum += qb[e];
+        } else {
+            /* the ggml set's gr_q8_block: max is exact in any order */
+            const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+            const float scale = amax / 127.0f;
+            const float inv = amax != 0.0f ? 127.0f / amax : 0.0f;
+            const __m512 vinv = _mm512_set1_ps(inv);
+            /* x * inv is within [-127, 127]: rounding to nearest even there is
+             * what the ggml set's add-1.5*2^23 trick computes */
+            const __m512i q0 = vn_round(_mm512_mul_ps(x0, vinv));
+            const __m512i q1 = vn_round(_mm512_mul_ps(x1, vinv));
+            _mm_storeu_si128((__m128i *)(void *)qb, _mm512_cvtepi32_epi8(q0));
+            _mm_storeu_si128((__m128i *)(void *)(qb + 16), _mm512_cvtepi32_epi8(q1));
+            sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1)); /* exact */
+            scale_h = vn_via_f16(scale);
+            sum_h = vn_via_f16(scale * (float)sum);
         }
-        /* the ggml set's gr_q8_block: max is exact in any order */
-        const float amax = _mm512_reduce_max_ps(
-            _mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
-        const float scale = amax / 127.0f;
-        const float inv = amax != 0.0f ? 127.0f / amax : 0.0f;
-        const __m512 vinv = _mm512_set1_ps(inv);
-        /* x * inv is within [-127, 127]: rounding to nearest even there is
-         * what the ggml set's add-1.5*2^23 trick computes */
-        const __m512i q0 = vn_round(_mm512_mul_ps(x0, vinv));
-        const __m512i q1 = vn_round(_mm512_mul_ps(x1, vinv));
-        _mm_storeu_si128((__m128i *)(void *)q, _mm512_cvtepi32_epi8(q0));
-        _mm_storeu_si128((__m128i *)(void *)(q + 16), _mm512_cvtepi32_epi8(q1));
-        const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1)); /* exact */
-        d[b] = vn_via_f16(scale);
-        s[b] = vn_via_f16(scale * (float)sum);
+        d[b] = scale_h;
+        /* the min formats: q8_1's s; the others: the offset's share,
+         * -off * d * sum q, exact (11 x 12 significant bits, off a power of 2) */
+        s[b] = has_min ? sum_h : -off * scale_h * (float)sum;
+        for (int h = 0; h < 2; h++) /* 16 elements stay together in either layout */
+            memcpy(q + vn_act_at(type, nb, b, 16 * h), qb + 16 * h, 16);
     }
 }
 
@@ -213,12 +250,6 @@ void avx512_vnni_act_q8_k(const float *x, void *dst, int64_t n)
 
 /* ---- 32-element formats ---- */
 
-/* What vpdpbusd's unsigned weights exceed the format's values by. */
-VN_INLINE int vn_offset(int type)
-{
-    return type == PLUMB_TYPE_Q4_0 ? 8 : type == PLUMB_TYPE_Q5_0 ? 16 : type == PLUMB_TYPE_Q8_0 ? 128 : 0;
-}
-
 /*
  * The unsigned quants of blocks b (bytes 0-31, element order) and b + 1
  * (bytes 32-63; zero, and not read, unless two), from blk = block b.
@@ -227,7 +258,8 @@ VN_INLINE __m512i vn_pair_quants(int type, const uint8_t *blk, size_t bs, bool t
 {
     if (type == PLUMB_TYPE_Q8_0) {
         __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
-        __m256i hi = _mm256_maskz_loadu_epi8(two ? ~0u : 0u, blk + bs + 2);
+        __m256i hi = two ? _mm256_loadu_si256((const __m256i *)(const void *)(blk + bs + 2))
+                         : _mm256_setzero_si256();
         __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
         return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)); /* q + 128 */
     }
@@ -235,7 +267,10 @@ VN_INLINE __m512i vn_pair_quants(int type, const uint8_t *blk, size_t bs, bool t
     /* 128-bit lanes: qs(b), qs(b), qs(b+1), qs(b+1); the 2nd and 4th shifted
      * right by 4: low nibbles are elements 0-15, high ones 16-31 */
     __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(blk + qs)));
-    v = _mm512_mask_broadcast_i32x4(v, 0xff00, _mm_maskz_loadu_epi8(two ? 0xffff : 0, blk + bs + qs));
+    if (two)
+        v = _mm512_mask_broadcast_i32x4(v, 0xff00, _mm_loadu_si128((const __m128i *)(const void *)(blk + bs + qs)));
+    else
+        v = _mm512_maskz_mov_epi64(0x0f, v);
     const __m512i shift = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0, 0,
                                            0x0004000400040004, 0x0004000400040004, 0, 0);
     v = _mm512_and_si512(_mm512_srlv_epi16(v, shift), _mm512_set1_epi8(0x0f));
@@ -251,20 +286,22 @@ VN_INLINE __m512i vn_pair_quants(int type, const uint8_t *blk, size_t bs, bool t
 }
 
 /*
- * The 16-bit fields at p, p + bs, ..., p + (g - 1) * bs as 16 fp16 lanes
- * (zeros after them), reading no byte at or past p + avail. Every field sits
- * at an even distance from p, so a word permute of two 64-byte loads picks
- * out the fields that fall in those 128 bytes (8 blocks of q4_0, 4 of
- * q8_0). A vpgatherdd measured 5x slower than the whole float kernel here
- * (Zen 5), and 16 scalar loads cost a third of the kernel's time.
+ * The fp16 fields at p + j * bs (j < g; words 0-15) and, when both, also
+ * those at p + j * bs + 2 (words 16-31: the min formats' m), zeros for
+ * j >= g, reading no byte at or past p + avail. Every field sits at an even
+ * distance from p, so a word permute of two 64-byte loads picks out the
+ * fields of the blocks that fall in those 128 bytes (8 blocks of q4_0, 4
+ * of q8_0). A vpgatherdd measured 5x slower than the whole float kernel
+ * here (Zen 5), and 16 scalar loads cost a third of the kernel's time.
  */
-VN_INLINE __m256i vn_halves16(const uint8_t *p, size_t bs, int g, size_t avail)
+VN_INLINE __m512i vn_fields(const uint8_t *p, size_t bs, int g, size_t avail, bool both)
 {
-    const int per = (int)(126 / bs) + 1; /* blocks whose field lies in 128 bytes */
-    const __m512i at = _mm512_mullo_epi16(
-        _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13,
-                         12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-        _mm512_set1_epi16((short)(bs / 2)));
+    const int per = (int)((both ? 124 : 126) / bs) + 1; /* blocks whose fields lie in 128 bytes */
+    const __m512i j = _mm512_set_epi16(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13,
+                                       12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    /* word of field j: j * bs / 2, + 1 for the m in words 16-31 */
+    const __m512i at = _mm512_add_epi16(_mm512_mullo_epi16(j, _mm512_set1_epi16((short)(bs / 2))),
+                                        _mm512_maskz_set1_epi16(0xffff0000u, 1));
     __m512i out = _mm512_setzero_si512();
     _Pragma("GCC unroll 4") for (int j0 = 0; j0 < VN_GROUP; j0 += per) {
         if (j0 >= g)
@@ -277,63 +314,115 @@ VN_INLINE __m256i vn_halves16(const uint8_t *p, size_t bs, int g, size_t avail)
         const __m512i hi = _mm512_maskz_loadu_epi8(m1, p + from + 64);
         const __m512i idx = _mm512_sub_epi16(at, _mm512_set1_epi16((short)(from / 2)));
         const int last = j0 + per < g ? j0 + per : g;
-        const __mmask32 keep = (__mmask32)(((1u << last) - 1) & ~((1u << j0) - 1));
+        const uint32_t blocks = ((1u << last) - 1) & ~((1u << j0) - 1);
+        const __mmask32 keep = both ? blocks | blocks << 16 : blocks;
         out = _mm512_mask_mov_epi16(out, keep, _mm512_permutex2var_epi16(lo, idx, hi));
     }
-    return _mm512_castsi512_si256(out);
+    return out;
 }
 
 /*
- * out[i] = row i (of nr <= VN_ROWS, row_size bytes apart from w) dotted with
- * one token rounded by avx512_vnni_act_legacy.
+ * Blocks b and b + 1 of one row (b alone unless two; q8_0, and the nibble
+ * formats' last nb % 4 blocks): the integer sums times d_w * d_a (lanes at,
+ * at + 1 of scale) added to acc; the offset is the caller's. `two` is a
+ * constant wherever this is inlined, so the full pairs use plain loads.
  */
-VN_INLINE void vn_tile_legacy(int type, float *out, const uint8_t *w, size_t row_size,
-                              const void *act, int64_t n, int nr)
+VN_INLINE __m512 vn_pair_step(int type, __m512 acc, __m512 scale, const uint8_t *blk,
+                              const int8_t *aq, int at, bool two)
+{
+    const size_t bs = simd_block_bytes(type);
+    const __m512i a = two ? _mm512_loadu_si512(aq) : _mm512_maskz_loadu_epi8(0xffffffffull, aq);
+    const __m512i lanes = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                                           _mm512_set1_epi32(at));
+    __m512i wq = vn_pair_quants(type, blk, bs, two);
+    __m512 sum = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, a));
+    return _mm512_fmadd_ps(_mm512_permutexvar_ps(lanes, scale), sum, acc);
+}
+
+/*
+ * A unit of four blocks of one row (blk: the first), nibble formats: their
+ * quants side by side as 128-bit lanes, picked from the unit's 4 * bs bytes
+ * by one byte permute; the low nibbles (elements 0-15) and the high ones
+ * (16-31) each one vpdpbusd against the token's matching unit (aq). Lanes
+ * 4k..4k+3 belong to block k, so they take lane at + k of scale.
+ */
+VN_INLINE __m512 vn_unit_step(int type, __m512 acc, __m512 scale, const uint8_t *blk, const int8_t *aq,
+                              int at)
+{
+    const size_t bs = simd_block_bytes(type);
+    const int qs = type == PLUMB_TYPE_Q4_0 ? 2 : type == PLUMB_TYPE_Q4_1 ? 4 : type == PLUMB_TYPE_Q5_0 ? 6 : 8;
+    const bool five = type == PLUMB_TYPE_Q5_0 || type == PLUMB_TYPE_Q5_1;
+    /* byte k * bs of the unit in every byte of 128-bit lane k */
+    const int kb = (int)bs * 0x01010101;
+    const __m512i block_at = _mm512_set_epi32(3 * kb, 3 * kb, 3 * kb, 3 * kb, 2 * kb, 2 * kb, 2 * kb, 2 * kb,
+                                              kb, kb, kb, kb, 0, 0, 0, 0);
+    /* quants: byte 16k + j <- byte k * bs + (offset of qs) + j */
+    const __m512i qs_pick = _mm512_add_epi8(
+        block_at, _mm512_add_epi8(_mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                                        12, 13, 14, 15)),
+                                  _mm512_set1_epi8((char)qs)));
+    /* x >> 4 as a GF(2) bit matrix: output bit i is input bit i + 4 */
+    const __m512i high_nibble = _mm512_set1_epi64(0x1020408000000000);
+    const __m512i u0 = _mm512_loadu_si512(blk);
+    const __m512i u1 = _mm512_maskz_loadu_epi8((1ull << (4 * bs - 64)) - 1, blk + 64);
+    const __m512i z = _mm512_permutex2var_epi8(u0, qs_pick, u1);
+    __m512i lo = _mm512_and_si512(z, _mm512_set1_epi8(0x0f));
+    __m512i hi = _mm512_gf2p8affine_epi64_epi8(z, high_nibble, 0);
+    if (five) {
+        /* bit j of a block's qh is the 5th bit of element j: byte 16k + j
+         * of the picker <- byte j / 8 of block k's qh (bytes 2 and 3 for
+         * the high nibbles), which then tests bit j mod 8 */
+        const __m512i qh_pick = _mm512_add_epi8(
+            block_at, _mm512_add_epi8(_mm512_set_epi64(0x0101010101010101, 0, 0x0101010101010101, 0,
+                                                       0x0101010101010101, 0, 0x0101010101010101, 0),
+                                      _mm512_set1_epi8((char)(type == PLUMB_TYPE_Q5_0 ? 2 : 4))));
+        const __m512i lo_bits = _mm512_permutex2var_epi8(u0, qh_pick, u1);
+        const __m512i hi_bits = _mm512_permutex2var_epi8(u0, _mm512_add_epi8(qh_pick, _mm512_set1_epi8(2)), u1);
+        const __m512i bit = _mm512_set1_epi64(0x8040201008040201);
+        lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(lo_bits, bit), lo, _mm512_set1_epi8(16));
+        hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(hi_bits, bit), hi, _mm512_set1_epi8(16));
+    }
+    const __m512i isum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(aq)),
+                                             hi, _mm512_loadu_si512(aq + 64));
+    const __m512i lanes = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+                                           _mm512_set1_epi32(at));
+    return _mm512_fmadd_ps(_mm512_permutexvar_ps(lanes, scale), _mm512_cvtepi32_ps(isum), acc);
+}
+
+/*
+ * One row of a 32-element format dotted with one token rounded by
+ * avx512_vnni_act_legacy, sixteen blocks at a time: their d_w (and m_w)
+ * fetched at once, then units of four, then pairs.
+ */
+VN_INLINE float vn_row_legacy(int type, const uint8_t *row, const void *act, int64_t n)
 {
     const int64_t nb = n / VN_QK;
     const float *ad = act, *as = ad + nb;
     const int8_t *aq = (const int8_t *)(as + nb);
     const size_t bs = simd_block_bytes(type);
-    const int off = vn_offset(type);
     const bool has_min = type == PLUMB_TYPE_Q4_1 || type == PLUMB_TYPE_Q5_1;
-    const __m512i pair_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    __m512 acc[VN_ROWS], macc[VN_ROWS], scale[VN_ROWS];
-    for (int r = 0; r < VN_ROWS; r++)
-        acc[r] = macc[r] = scale[r] = _mm512_setzero_ps();
-
-    for (int64_t b0 = 0; b0 < nb; b0 += VN_GROUP) {
+    __m512 acc = _mm512_setzero_ps(), macc = _mm512_setzero_ps();
+    for (int64_t b0 = 0; b0 < nb; b0 += VN_GROUP, row += VN_GROUP * bs) {
         const int g = nb - b0 < VN_GROUP ? (int)(nb - b0) : VN_GROUP;
         const __mmask16 gm = (__mmask16)((1u << g) - 1);
-        const __m512 da = _mm512_maskz_loadu_ps(gm, ad + b0);
-        /* per row: d_w * d_a for the group's blocks (and m_w * s_a summed) */
-        _Pragma("GCC unroll 4") for (int r = 0; r < nr; r++) {
-            const uint8_t *row = w + (size_t)r * row_size + (size_t)b0 * bs;
-            for (size_t at = 0; at < (size_t)g * bs; at += 64)
-                _mm_prefetch((const char *)row + VN_AHEAD + at, _MM_HINT_T0);
-            const size_t avail = (size_t)(nb - b0) * bs; /* bytes left in the row */
-            scale[r] = _mm512_mul_ps(_mm512_cvtph_ps(vn_halves16(row, bs, g, avail)), da);
-            if (has_min)
-                macc[r] = _mm512_fmadd_ps(_mm512_cvtph_ps(vn_halves16(row + 2, bs, g, avail - 2)),
-                                          _mm512_maskz_loadu_ps(gm, as + b0), macc[r]);
-        }
-        for (int p = 0; 2 * p < g; p++) {
-            const bool two = 2 * p + 1 < g;
-            const int64_t b = b0 + 2 * p;
-            const __m512i a = _mm512_maskz_loadu_epi8(two ? ~0ull : 0xffffffffull, aq + VN_QK * b);
-            __m512i start = _mm512_setzero_si512();
-            if (off) /* - off * (sum of each lane's four activations) */
-                start = _mm512_sub_epi32(start, _mm512_dpbusd_epi32(_mm512_setzero_si512(),
-                                                                    _mm512_set1_epi8((char)off), a));
-            const __m512i lanes = _mm512_add_epi32(pair_lanes, _mm512_set1_epi32(2 * p));
-            _Pragma("GCC unroll 4") for (int r = 0; r < nr; r++) {
-                __m512i wq = vn_pair_quants(type, w + (size_t)r * row_size + (size_t)b * bs, bs, two);
-                __m512 sum = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, wq, a));
-                acc[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(lanes, scale[r]), sum, acc[r]);
-            }
-        }
+        for (size_t at = 0; at < (size_t)g * bs; at += 64)
+            _mm_prefetch((const char *)row + VN_AHEAD + at, _MM_HINT_T0);
+        const __m512i f = vn_fields(row, bs, g, (size_t)(nb - b0) * bs, has_min);
+        const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(f));
+        const __m512 scale = _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(gm, ad + b0));
+        /* per block: m_w * s_a (min formats), or d_w * (-off * d_a * sum q_a) */
+        const __m512 m = has_min ? _mm512_cvtph_ps(_mm512_extracti64x4_epi64(f, 1)) : dw;
+        macc = _mm512_fmadd_ps(m, _mm512_maskz_loadu_ps(gm, as + b0), macc);
+        int done = 0;
+        if (type != PLUMB_TYPE_Q8_0) /* whole units of four blocks */
+            for (; done + 4 <= g && b0 + done + 4 <= nb / 4 * 4; done += 4)
+                acc = vn_unit_step(type, acc, scale, row + (size_t)done * bs, aq + VN_QK * (b0 + done), done);
+        for (; done + 1 < g; done += 2)
+            acc = vn_pair_step(type, acc, scale, row + (size_t)done * bs, aq + VN_QK * (b0 + done), done, true);
+        if (done < g) /* the row's last block, alone */
+            acc = vn_pair_step(type, acc, scale, row + (size_t)done * bs, aq + VN_QK * (b0 + done), done, false);
     }
-    for (int r = 0; r < nr; r++)
-        out[r] = has_min ? vn_hsum(acc[r]) + vn_hsum(macc[r]) : vn_hsum(acc[r]);
+    return vn_hsum(acc) + vn_hsum(macc);
 }
 
 /* ---- K formats ---- */
@@ -471,24 +560,16 @@ VN_INLINE void vn_matmul(int type, float *out, int64_t out_stride, const void *w
             if (k)
                 avx512_vnni_act_q8_k(x + (t0 + t) * n, buf + (size_t)t * per_tok, n);
             else
-                avx512_vnni_act_legacy(x + (t0 + t) * n, buf + (size_t)t * per_tok, n);
+                avx512_vnni_act_legacy(x + (t0 + t) * n, buf + (size_t)t * per_tok, n, type);
         }
-        for (int64_t r = r0; r < r1; r += VN_ROWS) {
-            const int64_t nr = r1 - r < VN_ROWS ? r1 - r : VN_ROWS;
+        /* one row at a time: with four rows interleaved (sharing each
+         * activation load) the products were faster in cache but 20-40%
+         * slower from memory, two threads (one prefetched stream each) */
+        for (int64_t r = r0; r < r1; r++) {
             const uint8_t *wr = (const uint8_t *)w + (size_t)r * row_size;
             for (int64_t t = 0; t < nt; t++) {
-                float res[VN_ROWS];
                 const uint8_t *act = buf + (size_t)t * per_tok;
-                if (k)
-                    for (int64_t i = 0; i < nr; i++)
-                        res[i] = vn_row_k(type, wr + (size_t)i * row_size, act, n);
-                else if (nr == VN_ROWS) /* a constant row count: accumulators in registers */
-                    vn_tile_legacy(type, res, wr, row_size, act, n, VN_ROWS);
-                else
-                    for (int64_t i = 0; i < nr; i++)
-                        vn_tile_legacy(type, res + i, wr + (size_t)i * row_size, row_size, act, n, 1);
-                for (int64_t i = 0; i < nr; i++)
-                    out[(t0 + t) * out_stride + r + i] = res[i];
+                out[(t0 + t) * out_stride + r] = k ? vn_row_k(type, wr, act, n) : vn_row_legacy(type, wr, act, n);
             }
         }
     }
