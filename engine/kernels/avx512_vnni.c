@@ -413,6 +413,17 @@ VN_INLINE float vn_row_legacy(int type, const uint8_t *row, const void *act, int
         /* per block: m_w * s_a (min formats), or d_w * (-off * d_a * sum q_a) */
         const __m512 m = has_min ? _mm512_cvtph_ps(_mm512_extracti64x4_epi64(f, 1)) : dw;
         macc = _mm512_fmadd_ps(m, _mm512_maskz_loadu_ps(gm, as + b0), macc);
+        if (g == VN_GROUP && (type == PLUMB_TYPE_Q8_0 || b0 + VN_GROUP <= nb / 4 * 4)) {
+            /* a whole group: unrolled, so each step's lanes are a constant */
+            if (type == PLUMB_TYPE_Q8_0) {
+                _Pragma("GCC unroll 8") for (int p = 0; p < VN_GROUP; p += 2)
+                    acc = vn_pair_step(type, acc, scale, row + (size_t)p * bs, aq + VN_QK * (b0 + p), p, true);
+            } else {
+                _Pragma("GCC unroll 4") for (int u = 0; u < VN_GROUP; u += 4)
+                    acc = vn_unit_step(type, acc, scale, row + (size_t)u * bs, aq + VN_QK * (b0 + u), u);
+            }
+            continue;
+        }
         int done = 0;
         if (type != PLUMB_TYPE_Q8_0) /* whole units of four blocks */
             for (; done + 4 <= g && b0 + done + 4 <= nb / 4 * 4; done += 4)
@@ -517,14 +528,17 @@ VN_INLINE float vn_row_k(int type, const uint8_t *blk, const uint8_t *act, int64
             /* mins: sum_j min_j * (sums of the two 16s of sub-block j) */
             __m256i mins = _mm256_madd_epi16(bsums, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8)));
             macc = _mm256_fmadd_ps(_mm256_set1_ps(vn_f16(blk + 2) * ad), _mm256_cvtepi32_ps(mins), macc);
-            const __m512i nib = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0x0004000400040004,
-                                                 0x0004000400040004, 0, 0, 0, 0);
+            /* bytes 0-31: x & 15, bytes 32-63: x >> 4, as GF(2) bit matrices
+             * (output bit i is input bit i, or i + 4) */
+            const __m512i nib = _mm512_set_epi64(0x1020408000000000, 0x1020408000000000, 0x1020408000000000,
+                                                 0x1020408000000000, 0x0102040800000000, 0x0102040800000000,
+                                                 0x0102040800000000, 0x0102040800000000);
             const __m512i qh = five ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(blk + 16)))
                                     : _mm512_setzero_si512();
             isum = _mm512_setzero_si512();
             _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {
                 __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c)));
-                q = _mm512_and_si512(_mm512_srlv_epi16(q, nib), low4);
+                q = _mm512_gf2p8affine_epi64_epi8(q, nib, 0);
                 if (five) { /* qh bit 2c: element 64c + l; bit 2c+1: 64c + 32 + l */
                     const __m512i sel = _mm512_mask_blend_epi8(0xffffffff00000000ull,
                                                                _mm512_set1_epi8((char)(1 << (2 * c))),
