@@ -77,7 +77,7 @@ ifneq ($(findstring x86_64,$(TARGET_ARCH_NAME)),)
 $(BUILD)/engine/kernels/quant_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/engine/kernels/avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/engine/kernels/avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx2 -mfma -mf16c
-$(BUILD)/engine/kernels/avx512_vnni.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512vbmi -mgfni -mavx2 -mfma -mf16c
+$(BUILD)/engine/kernels/avx512_vnni.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512vbmi -mavx512bitalg -mgfni -mavx2 -mfma -mf16c
 endif
 
 # The flags a build used go into dumps' provenance.

@@ -53,8 +53,8 @@ bool cpu_has_avx512_vnni(void)
     unsigned a, b, c, d;
     if (!cpu_has_avx512() || !__get_cpuid_count(7, 0, &a, &b, &c, &d))
         return false;
-    const unsigned vbmi = 1u << 1, gfni = 1u << 8, vnni = 1u << 11;
-    return (c & vbmi) && (c & gfni) && (c & vnni);
+    const unsigned vbmi = 1u << 1, gfni = 1u << 8, vnni = 1u << 11, bitalg = 1u << 12;
+    return (c & vbmi) && (c & gfni) && (c & vnni) && (c & bitalg);
 }
 
 #else

@@ -14,7 +14,7 @@ bool cpu_has_avx2(void);
 bool cpu_has_avx512(void);
 
 /* cpu_has_avx512() with AVX-512 VNNI (vpdpbusd, vpdpwssd), VBMI (byte
- * permutes) and GFNI: Ice Lake, Zen 4 and later. */
+ * permutes), BITALG (vpshufbitqmb) and GFNI: Ice Lake, Zen 4 and later. */
 bool cpu_has_avx512_vnni(void);
 
 #endif

@@ -74,7 +74,8 @@ static const struct kernels_entry kernels_table[] = {
 #if defined(__x86_64__)
     {kernels_avx2, "avx2", "AVX2, FMA and F16C", cpu_has_avx2},
     {kernels_avx512, "avx512", "AVX-512 F, BW and VL", kernels_has_avx512},
-    {kernels_avx512_vnni, "avx512-vnni", "AVX-512 F, BW, VL, VNNI and VBMI, and GFNI", kernels_has_avx512_vnni},
+    {kernels_avx512_vnni, "avx512-vnni", "AVX-512 F, BW, VL, VNNI, VBMI and BITALG, and GFNI",
+     kernels_has_avx512_vnni},
 #endif
 #if defined(__aarch64__)
     {kernels_neon, "neon", "Advanced SIMD (NEON)", kernels_always},

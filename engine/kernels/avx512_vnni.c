@@ -47,8 +47,10 @@
  * one row at a time, its bytes prefetched VN_AHEAD ahead.
  *
  * Beyond AVX-512 F/BW/VL and VNNI it uses VBMI (vpermt2b picks a unit's
- * quants and 5th bits out of its bytes) and GFNI (a nibble shift as one
- * vgf2p8affineqb); every CPU with VNNI and VBMI so far has GFNI too.
+ * quants and 5th bits out of its bytes), BITALG (vpshufbitqmb turns those
+ * bits into byte masks) and GFNI (a nibble shift, or a shift and a mask, as
+ * one vgf2p8affineqb): every CPU with VNNI and VBMI so far (Ice Lake, Zen 4
+ * and later) has the other two.
  */
 #include "avx512_vnni.h"
 
@@ -60,8 +62,9 @@
 #include <string.h>
 
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__) || \
-    !defined(__AVX512VNNI__) || !defined(__AVX512VBMI__) || !defined(__GFNI__) || !defined(__F16C__)
-#error "avx512_vnni.c must be compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512vbmi -mgfni -mf16c (see Makefile)"
+    !defined(__AVX512VNNI__) || !defined(__AVX512VBMI__) || !defined(__AVX512BITALG__) || !defined(__GFNI__) || \
+    !defined(__F16C__)
+#error "avx512_vnni.c needs -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512vbmi -mavx512bitalg -mgfni -mf16c (see Makefile)"
 #endif
 
 #include "avx512.h"
@@ -369,18 +372,19 @@ VN_INLINE __m512 vn_unit_step(int type, __m512 acc, __m512 scale, const uint8_t 
     __m512i lo = _mm512_and_si512(z, _mm512_set1_epi8(0x0f));
     __m512i hi = _mm512_gf2p8affine_epi64_epi8(z, high_nibble, 0);
     if (five) {
-        /* bit j of a block's qh is the 5th bit of element j: byte 16k + j
-         * of the picker <- byte j / 8 of block k's qh (bytes 2 and 3 for
-         * the high nibbles), which then tests bit j mod 8 */
+        /* bit j of a block's qh is the 5th bit of element j: both 64-bit
+         * halves of lane k get block k's qh (one byte permute), then
+         * vpshufbitqmb reads bits 0-15 (low nibbles) and 16-31 (high ones)
+         * of it straight into the byte masks */
         const __m512i qh_pick = _mm512_add_epi8(
-            block_at, _mm512_add_epi8(_mm512_set_epi64(0x0101010101010101, 0, 0x0101010101010101, 0,
-                                                       0x0101010101010101, 0, 0x0101010101010101, 0),
+            block_at, _mm512_add_epi8(_mm512_set1_epi64(0x0302010003020100),
                                       _mm512_set1_epi8((char)(type == PLUMB_TYPE_Q5_0 ? 2 : 4))));
-        const __m512i lo_bits = _mm512_permutex2var_epi8(u0, qh_pick, u1);
-        const __m512i hi_bits = _mm512_permutex2var_epi8(u0, _mm512_add_epi8(qh_pick, _mm512_set1_epi8(2)), u1);
-        const __m512i bit = _mm512_set1_epi64(0x8040201008040201);
-        lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(lo_bits, bit), lo, _mm512_set1_epi8(16));
-        hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(hi_bits, bit), hi, _mm512_set1_epi8(16));
+        const __m512i qh = _mm512_permutex2var_epi8(u0, qh_pick, u1);
+        const __m512i bits_lo = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                                     13, 14, 15));
+        const __m512i bits_hi = _mm512_add_epi8(bits_lo, _mm512_set1_epi8(16));
+        lo = _mm512_mask_add_epi8(lo, _mm512_bitshuffle_epi64_mask(qh, bits_lo), lo, _mm512_set1_epi8(16));
+        hi = _mm512_mask_add_epi8(hi, _mm512_bitshuffle_epi64_mask(qh, bits_hi), hi, _mm512_set1_epi8(16));
     }
     const __m512i isum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(aq)),
                                              hi, _mm512_loadu_si512(aq + 64));

@@ -1,6 +1,6 @@
 /*
  * avx512_vnni.h: the "avx512-vnni" kernel set (x86-64 only; AVX-512
- * F/BW/VL/VNNI/VBMI and GFNI; accuracy class QUANTIZED): integer dot
+ * F/BW/VL/VNNI/VBMI/BITALG and GFNI; accuracy class QUANTIZED): integer dot
  * products for the quantized weight types, avx512's float kernels for
  * everything else. Reach it through kernels_registry.h, which checks that
  * the CPU can run it.
