@@ -62,9 +62,9 @@
 #include <string.h>
 
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__) || \
-    !defined(__AVX512VNNI__) || !defined(__AVX512VBMI__) || !defined(__AVX512BITALG__) || !defined(__GFNI__) || \
-    !defined(__F16C__)
-#error "avx512_vnni.c needs -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512vbmi -mavx512bitalg -mgfni -mf16c (see Makefile)"
+    !defined(__AVX512VNNI__) || !defined(__AVX512VBMI__) || !defined(__AVX512BITALG__) || \
+    !defined(__GFNI__) || !defined(__F16C__)
+#error "avx512_vnni.c needs -mavx512{f,bw,vl,vnni,vbmi,bitalg} -mgfni -mf16c (see Makefile)"
 #endif
 
 #include "avx512.h"
@@ -126,6 +126,12 @@ VN_INLINE float vn_f16(const uint8_t *p)
 static float vn_via_f16(float f)
 {
     return dtype_fp16_to_fp32(dtype_fp32_to_fp16(f));
+}
+
+/* 32 bytes at p, in both halves of a zmm. */
+VN_INLINE __m512i vn_twice256(const uint8_t *p)
+{
+    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)p));
 }
 
 /* Lanes of x whose magnitude is finite. */
@@ -253,6 +259,12 @@ void avx512_vnni_act_q8_k(const float *x, void *dst, int64_t n)
 
 /* ---- 32-element formats ---- */
 
+/* Where a 4- or 5-bit block's 16 bytes of packed quants start. */
+VN_INLINE int vn_qs_at(int type)
+{
+    return type == PLUMB_TYPE_Q4_0 ? 2 : type == PLUMB_TYPE_Q4_1 ? 4 : type == PLUMB_TYPE_Q5_0 ? 6 : 8;
+}
+
 /*
  * The unsigned quants of blocks b (bytes 0-31, element order) and b + 1
  * (bytes 32-63; zero, and not read, unless two), from blk = block b.
@@ -266,12 +278,13 @@ VN_INLINE __m512i vn_pair_quants(int type, const uint8_t *blk, size_t bs, bool t
         __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
         return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)); /* q + 128 */
     }
-    const int qs = type == PLUMB_TYPE_Q4_0 ? 2 : type == PLUMB_TYPE_Q4_1 ? 4 : type == PLUMB_TYPE_Q5_0 ? 6 : 8;
+    const int qs = vn_qs_at(type);
     /* 128-bit lanes: qs(b), qs(b), qs(b+1), qs(b+1); the 2nd and 4th shifted
      * right by 4: low nibbles are elements 0-15, high ones 16-31 */
     __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(blk + qs)));
     if (two)
-        v = _mm512_mask_broadcast_i32x4(v, 0xff00, _mm_loadu_si128((const __m128i *)(const void *)(blk + bs + qs)));
+        v = _mm512_mask_broadcast_i32x4(v, 0xff00,
+                                        _mm_loadu_si128((const __m128i *)(const void *)(blk + bs + qs)));
     else
         v = _mm512_maskz_mov_epi64(0x0f, v);
     const __m512i shift = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0, 0,
@@ -335,8 +348,8 @@ VN_INLINE __m512 vn_pair_step(int type, __m512 acc, __m512 scale, const uint8_t 
 {
     const size_t bs = simd_block_bytes(type);
     const __m512i a = two ? _mm512_loadu_si512(aq) : _mm512_maskz_loadu_epi8(0xffffffffull, aq);
-    const __m512i lanes = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
-                                           _mm512_set1_epi32(at));
+    const __m512i pair = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i lanes = _mm512_add_epi32(pair, _mm512_set1_epi32(at));
     __m512i wq = vn_pair_quants(type, blk, bs, two);
     __m512 sum = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, a));
     return _mm512_fmadd_ps(_mm512_permutexvar_ps(lanes, scale), sum, acc);
@@ -353,12 +366,12 @@ VN_INLINE __m512 vn_unit_step(int type, __m512 acc, __m512 scale, const uint8_t 
                               int at)
 {
     const size_t bs = simd_block_bytes(type);
-    const int qs = type == PLUMB_TYPE_Q4_0 ? 2 : type == PLUMB_TYPE_Q4_1 ? 4 : type == PLUMB_TYPE_Q5_0 ? 6 : 8;
+    const int qs = vn_qs_at(type);
     const bool five = type == PLUMB_TYPE_Q5_0 || type == PLUMB_TYPE_Q5_1;
     /* byte k * bs of the unit in every byte of 128-bit lane k */
     const int kb = (int)bs * 0x01010101;
-    const __m512i block_at = _mm512_set_epi32(3 * kb, 3 * kb, 3 * kb, 3 * kb, 2 * kb, 2 * kb, 2 * kb, 2 * kb,
-                                              kb, kb, kb, kb, 0, 0, 0, 0);
+    const __m512i block_at = _mm512_set_epi32(3 * kb, 3 * kb, 3 * kb, 3 * kb, 2 * kb, 2 * kb, 2 * kb,
+                                              2 * kb, kb, kb, kb, kb, 0, 0, 0, 0);
     /* quants: byte 16k + j <- byte k * bs + (offset of qs) + j */
     const __m512i qs_pick = _mm512_add_epi8(
         block_at, _mm512_add_epi8(_mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
@@ -380,16 +393,16 @@ VN_INLINE __m512 vn_unit_step(int type, __m512 acc, __m512 scale, const uint8_t 
             block_at, _mm512_add_epi8(_mm512_set1_epi64(0x0302010003020100),
                                       _mm512_set1_epi8((char)(type == PLUMB_TYPE_Q5_0 ? 2 : 4))));
         const __m512i qh = _mm512_permutex2var_epi8(u0, qh_pick, u1);
-        const __m512i bits_lo = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-                                                                     13, 14, 15));
+        const __m512i bits_lo = _mm512_broadcast_i32x4(
+            _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
         const __m512i bits_hi = _mm512_add_epi8(bits_lo, _mm512_set1_epi8(16));
         lo = _mm512_mask_add_epi8(lo, _mm512_bitshuffle_epi64_mask(qh, bits_lo), lo, _mm512_set1_epi8(16));
         hi = _mm512_mask_add_epi8(hi, _mm512_bitshuffle_epi64_mask(qh, bits_hi), hi, _mm512_set1_epi8(16));
     }
-    const __m512i isum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(aq)),
-                                             hi, _mm512_loadu_si512(aq + 64));
-    const __m512i lanes = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
-                                           _mm512_set1_epi32(at));
+    __m512i isum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(aq));
+    isum = _mm512_dpbusd_epi32(isum, hi, _mm512_loadu_si512(aq + 64));
+    const __m512i quad = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m512i lanes = _mm512_add_epi32(quad, _mm512_set1_epi32(at));
     return _mm512_fmadd_ps(_mm512_permutexvar_ps(lanes, scale), _mm512_cvtepi32_ps(isum), acc);
 }
 
@@ -421,7 +434,8 @@ VN_INLINE float vn_row_legacy(int type, const uint8_t *row, const void *act, int
             /* a whole group: unrolled, so each step's lanes are a constant */
             if (type == PLUMB_TYPE_Q8_0) {
                 _Pragma("GCC unroll 8") for (int p = 0; p < VN_GROUP; p += 2)
-                    acc = vn_pair_step(type, acc, scale, row + (size_t)p * bs, aq + VN_QK * (b0 + p), p, true);
+                    acc = vn_pair_step(type, acc, scale, row + (size_t)p * bs, aq + VN_QK * (b0 + p), p,
+                                       true);
             } else {
                 _Pragma("GCC unroll 4") for (int u = 0; u < VN_GROUP; u += 4)
                     acc = vn_unit_step(type, acc, scale, row + (size_t)u * bs, aq + VN_QK * (b0 + u), u);
@@ -431,11 +445,11 @@ VN_INLINE float vn_row_legacy(int type, const uint8_t *row, const void *act, int
         int done = 0;
         if (type != PLUMB_TYPE_Q8_0) /* whole units of four blocks */
             for (; done + 4 <= g && b0 + done + 4 <= nb / 4 * 4; done += 4)
-                acc = vn_unit_step(type, acc, scale, row + (size_t)done * bs, aq + VN_QK * (b0 + done), done);
-        for (; done + 1 < g; done += 2)
-            acc = vn_pair_step(type, acc, scale, row + (size_t)done * bs, aq + VN_QK * (b0 + done), done, true);
-        if (done < g) /* the row's last block, alone */
-            acc = vn_pair_step(type, acc, scale, row + (size_t)done * bs, aq + VN_QK * (b0 + done), done, false);
+                acc = vn_unit_step(type, acc, scale, row + (size_t)done * bs, aq + VN_QK * (b0 + done),
+                                   done);
+        for (; done < g; done += 2) /* pairs; the row's last block may be alone */
+            acc = vn_pair_step(type, acc, scale, row + (size_t)done * bs, aq + VN_QK * (b0 + done), done,
+                               done + 1 < g);
     }
     return vn_hsum(acc) + vn_hsum(macc);
 }
@@ -499,16 +513,16 @@ VN_INLINE float vn_row_k(int type, const uint8_t *blk, const uint8_t *act, int64
                 _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(blk + 192))));
             /* the offset: - 32 * sum_g scale_g * (sum of sub-block g's activations) */
             __m256i corr = _mm256_madd_epi16(bsums, _mm512_castsi512_si256(sc));
-            isum = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
-            const __m512i hi_a = _mm512_set_epi64(0x0002000200020002, 0x0002000200020002, 0x0002000200020002,
-                                                  0x0002000200020002, 0x0004000400040004, 0x0004000400040004,
-                                                  0x0004000400040004, 0x0004000400040004);
-            const __m512i hi_b = _mm512_set_epi64(0x0002000200020002, 0x0002000200020002, 0x0002000200020002,
-                                                  0x0002000200020002, 0, 0, 0, 0);
+            isum = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                    _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
+            /* word shifts: 4 (first 32 bytes) or 2 left; 0 or 2 right */
+            const __m512i two = _mm512_set1_epi16(2), four = _mm512_set1_epi16(4);
+            const __m512i hi_a = _mm512_mask_blend_epi16(0xffff0000u, four, two);
+            const __m512i hi_b = _mm512_maskz_mov_epi16(0xffff0000u, two);
             const __m512i bits45 = _mm512_set1_epi8(0x30);
             _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
                 const __m512i l = _mm512_loadu_si512(ql + 64 * h);
-                const __m512i hh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(qh + 32 * h)));
+                const __m512i hh = vn_twice256(qh + 32 * h);
                 /* elements 128h + 0..63: qh bits 0-1 (first 32), 2-3 (next 32) */
                 __m512i qa = _mm512_or_si512(_mm512_and_si512(l, low4),
                                              _mm512_and_si512(_mm512_sllv_epi16(hh, hi_a), bits45));
@@ -537,11 +551,10 @@ VN_INLINE float vn_row_k(int type, const uint8_t *blk, const uint8_t *act, int64
             const __m512i nib = _mm512_set_epi64(0x1020408000000000, 0x1020408000000000, 0x1020408000000000,
                                                  0x1020408000000000, 0x0102040800000000, 0x0102040800000000,
                                                  0x0102040800000000, 0x0102040800000000);
-            const __m512i qh = five ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(blk + 16)))
-                                    : _mm512_setzero_si512();
+            const __m512i qh = five ? vn_twice256(blk + 16) : _mm512_setzero_si512();
             isum = _mm512_setzero_si512();
             _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {
-                __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c)));
+                __m512i q = vn_twice256(qs + 32 * c);
                 q = _mm512_gf2p8affine_epi64_epi8(q, nib, 0);
                 if (five) { /* qh bit 2c: element 64c + l; bit 2c+1: 64c + 32 + l */
                     const __m512i sel = _mm512_mask_blend_epi8(0xffffffff00000000ull,
@@ -587,7 +600,8 @@ VN_INLINE void vn_matmul(int type, float *out, int64_t out_stride, const void *w
             const uint8_t *wr = (const uint8_t *)w + (size_t)r * row_size;
             for (int64_t t = 0; t < nt; t++) {
                 const uint8_t *act = buf + (size_t)t * per_tok;
-                out[(t0 + t) * out_stride + r] = k ? vn_row_k(type, wr, act, n) : vn_row_legacy(type, wr, act, n);
+                out[(t0 + t) * out_stride + r] =
+                    k ? vn_row_k(type, wr, act, n) : vn_row_legacy(type, wr, act, n);
             }
         }
     }
