@@ -12,8 +12,9 @@
 #   OUT_DIR/index.html     summary, with a page per file (--html-details)
 #   OUT_DIR/coverage.xml   Cobertura XML, for CI servers
 #   OUT_DIR/summary.txt    the one line printed last
-# Files of an instruction set this CPU lacks (avx2, avx512, neon in their
-# names) are left out of the figures: no test here can reach them.
+# Files of an instruction set this CPU lacks (avx2, avx512, avx512_vnni,
+# neon in their names) are left out of the figures: no test here can reach
+# them.
 #
 # Branches of the SIMD kernel files are not counted in the branch figure
 # (their lines are): their helpers are always_inline, and at -O0 gcc gives
@@ -57,12 +58,14 @@ excl=""
 cpu_has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
 cpu_has avx2 || excl="$excl --exclude .*avx2.*"
 cpu_has avx512f || excl="$excl --exclude .*avx512.*"
+{ cpu_has avx512_vnni && cpu_has avx512vbmi && cpu_has avx512_bitalg && cpu_has gfni; } ||
+    excl="$excl --exclude .*avx512_vnni.*"
 case $(uname -m) in aarch64 | arm64) ;; *) excl="$excl --exclude .*neon.*" ;; esac
 [ -z "$excl" ] || echo "coverage: not counted on this CPU:$excl"
 
 for re in ${COVERAGE_EXCLUDE:-}; do excl="$excl --exclude $re"; done
 bexcl=""
-for re in ${COVERAGE_BRANCH_EXCLUDE-engine/kernels/simd_.*\.h engine/kernels/avx2\.c engine/kernels/avx512\.c engine/kernels/neon\.c}; do
+for re in ${COVERAGE_BRANCH_EXCLUDE-engine/kernels/simd_.*\.h engine/kernels/avx2\.c engine/kernels/avx512\.c engine/kernels/avx512_vnni\.c engine/kernels/neon\.c}; do
     bexcl="$bexcl --exclude $re"
 done
 
