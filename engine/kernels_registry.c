@@ -38,6 +38,7 @@ struct kernels_entry {
     const char *name;
     const char *needs;        /* for the error message */
     bool (*cpu_has)(void);
+    const char *base;         /* the set whose kernels it reuses, or NULL */
 };
 
 static bool kernels_always(void)
@@ -52,13 +53,9 @@ static bool kernels_has_avx512(void)
     return cpu_has_avx2() && cpu_has_avx512();
 }
 
-static bool kernels_disabled(const char *name);
-
-/* avx512-vnni runs avx512's kernels for its float operations: hiding avx512
- * (PLUMB_KERNELS_DISABLE) hides it too. */
 static bool kernels_has_avx512_vnni(void)
 {
-    return kernels_has_avx512() && !kernels_disabled("avx512") && cpu_has_avx512_vnni();
+    return kernels_has_avx512() && cpu_has_avx512_vnni();
 }
 #endif
 
@@ -69,16 +66,18 @@ static bool kernels_has_avx512_vnni(void)
  * arithmetic with integer dot products, the fastest matrix-vector products
  * for the quantized weight types). */
 static const struct kernels_entry kernels_table[] = {
-    {kernels_scalar, "scalar", "nothing", kernels_always},
-    {kernels_ggml_ref, "ggml", "nothing", kernels_always},
+    {kernels_scalar, "scalar", "nothing", kernels_always, NULL},
+    {kernels_ggml_ref, "ggml", "nothing", kernels_always, NULL},
 #if defined(__x86_64__)
-    {kernels_avx2, "avx2", "AVX2, FMA and F16C", cpu_has_avx2},
-    {kernels_avx512, "avx512", "AVX-512 F, BW and VL", kernels_has_avx512},
+    {kernels_avx2, "avx2", "AVX2, FMA and F16C", cpu_has_avx2, NULL},
+    {kernels_avx512, "avx512", "AVX-512 F, BW and VL", kernels_has_avx512, NULL},
+    /* avx512-vnni runs avx512's kernels for its float operations: hiding
+     * avx512 (PLUMB_KERNELS_DISABLE) hides it too */
     {kernels_avx512_vnni, "avx512-vnni", "AVX-512 F, BW, VL, VNNI, VBMI and BITALG, and GFNI",
-     kernels_has_avx512_vnni},
+     kernels_has_avx512_vnni, "avx512"},
 #endif
 #if defined(__aarch64__)
-    {kernels_neon, "neon", "Advanced SIMD (NEON)", kernels_always},
+    {kernels_neon, "neon", "Advanced SIMD (NEON)", kernels_always, NULL},
 #endif
 };
 
@@ -139,13 +138,20 @@ static bool kernels_disabled(const char *name)
     return false;
 }
 
+/* Whether PLUMB_KERNELS_DISABLE names set i or the set it builds on. */
+static bool kernels_hidden(size_t i)
+{
+    const char *base = kernels_table[i].base;
+    return kernels_disabled(kernels_table[i].name) || (base && kernels_disabled(base));
+}
+
 bool kernels_supported(size_t i)
 {
     if (i >= KERNELS_N)
         return false;
     if (i == 0)
         return true; /* scalar runs everywhere and cannot be disabled */
-    return kernels_table[i].cpu_has() && !kernels_disabled(kernels_table[i].name);
+    return kernels_table[i].cpu_has() && !kernels_hidden(i);
 }
 
 /* "scalar, avx2, avx512" (the supported ones only when only_supported). */
@@ -189,7 +195,7 @@ const struct plumb_kernels *kernels_get(const char *name, struct plumb_err *err)
         kernels_list(known, sizeof known, true);
         err_set(err, "kernel set '%s'%s needs %s, which this CPU %s (usable here: %s)", name,
                 from, kernels_table[i].needs,
-                kernels_disabled(name) ? "has but PLUMB_KERNELS_DISABLE hides" : "lacks", known);
+                kernels_hidden(i) ? "has but PLUMB_KERNELS_DISABLE hides" : "lacks", known);
         return NULL;
     }
     for (size_t i = 0; i < KERNELS_FOREIGN_N; i++) {

@@ -302,6 +302,7 @@ Test(vnni, float_work_is_the_avx512_sets)
     setenv("PLUMB_KERNELS_DISABLE", "avx512", 1);
     struct plumb_err err = {{0}};
     cr_assert(eq(ptr, (void *)kernels_get("avx512-vnni", &err), NULL));
+    cr_assert(not(eq(ptr, strstr(err.msg, "PLUMB_KERNELS_DISABLE hides"), NULL)), "%s", err.msg);
     unsetenv("PLUMB_KERNELS_DISABLE");
 }
 
