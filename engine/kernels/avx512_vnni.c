@@ -154,7 +154,6 @@ VN_INLINE int vn_offset(int type)
     return type == PLUMB_TYPE_Q4_0 ? 8 : type == PLUMB_TYPE_Q5_0 ? 16 : type == PLUMB_TYPE_Q8_0 ? 128 : 0;
 }
 
-
 /* Where element e of block b goes in a rounded token's quants: in the
  * nibble formats' units of four blocks (all but the last nb % 4 blocks),
  * elements 0-15 of the unit's blocks come first, block by block, then
